@@ -1,0 +1,3 @@
+//! One module per `megaloop` subcommand.
+
+pub mod check;

@@ -1,0 +1,38 @@
+//! The `megaloop` command: the entry point users and CI jobs run.
+//!
+//! Each subcommand lives in its own module under `commands/`. Exit codes: 0 success,
+//! 1 the check ran and found a problem, 2 bad input (unreadable file, malformed JSON,
+//! bad flags).
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// megaloop: reference implementation of a persistent GPU megakernel runtime.
+#[derive(Parser)]
+#[command(name = "megaloop", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a program (JSON IR) and print its text form.
+    Check(commands::check::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => commands::check::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
