@@ -3,8 +3,14 @@
 //! This crate holds everything both backends share:
 //! - [`ir`]: the megakernel IR (types, the one op table, program tree), its validator,
 //!   printer and serde form;
+//! - [`protocol`]: the wire layout, host-side codecs and the slot state machine;
+//! - [`builder`]: megakernel programs (every mode) built from the protocol as plain IR;
+//! - [`geometry`]: launch geometry (workgroup size, grid, padded slot count);
 //!
 //! The simulator (`megaloop-sim`) and the wgpu backend (`megaloop-gpu`) take only a
 //! [`ir::ValidProgram`], the proof that a program passed the validator.
 
+pub mod builder;
+pub mod geometry;
 pub mod ir;
+pub mod protocol;

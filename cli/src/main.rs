@@ -21,12 +21,15 @@ struct Cli {
 enum Command {
     /// Validate a program (JSON IR) and print its text form.
     Check(commands::check::Args),
+    /// Print the wire layout: every buffer word and constant.
+    Spec(commands::spec::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => commands::check::run(args),
+        Command::Spec(args) => commands::spec::run(args),
     };
     match result {
         Ok(code) => code,

@@ -16,6 +16,7 @@ pub mod print;
 pub mod program;
 pub mod types;
 pub mod validate;
+pub mod walk;
 
 #[cfg(test)]
 mod tests;

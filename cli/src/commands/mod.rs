@@ -1,3 +1,4 @@
 //! One module per `megaloop` subcommand.
 
 pub mod check;
+pub mod spec;

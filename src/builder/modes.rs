@@ -1,0 +1,109 @@
+//! The lane skeletons of each mode: once (one sweep over the grid), persistent (sharded,
+//! fuel-bounded loop until the drain target or SHUTDOWN), priority (partition scan with
+//! the starvation guard). Jit uses the persistent skeleton with a fused handler set.
+
+use crate::builder::names::buffers::*;
+use crate::builder::slot::{exit_condition, try_slot};
+use crate::builder::{BuildOptions, Handler};
+use crate::ir::build::stmt::*;
+use crate::ir::{Block, Builtin, Expr, ScalarType, Stmt};
+use crate::protocol::layout::*;
+
+fn u(v: u32) -> Expr {
+    Expr::u32(v)
+}
+
+fn var(name: &str) -> Expr {
+    Expr::var(name)
+}
+
+fn lane_ids() -> Block {
+    vec![
+        let_u32("ml_gid", Expr::builtin(Builtin::GlobalInvocationId)),
+        let_u32("ml_lanes", Expr::builtin(Builtin::NumWorkgroups) * Expr::builtin(Builtin::WorkgroupSize)),
+    ]
+}
+
+/// Once: lane `g` tries slots `g, g + lanes, ...`, one pass, so any grid covers the ring.
+pub fn once(opts: &BuildOptions, handlers: &[Handler]) -> Block {
+    let mut body = lane_ids();
+    body.push(let_u32("ml_sweeps", (u(opts.slots) + var("ml_lanes") - u(1)) / var("ml_lanes")));
+    body.push(for_(
+        "ml_k",
+        u(0),
+        var("ml_sweeps"),
+        vec![
+            let_u32("ml_slot", var("ml_gid") + var("ml_k") * var("ml_lanes")),
+            if_(var("ml_slot").lt(u(opts.slots)), try_slot(opts, handlers, var("ml_slot"), vec![])),
+        ],
+    ));
+    body
+}
+
+/// Wrap a per-iteration body in the fuel-bounded persistent loop, with the fuel and
+/// cut-off accounting every persistent mode shares. Lanes past the ring have no work.
+fn persistent_loop_around(opts: &BuildOptions, prelude: Block, iteration: Block) -> Block {
+    let mut body = lane_ids();
+    let mut per_lane = prelude;
+    per_lane.extend([let_u32("ml_iters", u(0)), let_u32("ml_fuel", Expr::load(CONTROL, u(CTRL_FUEL)))]);
+    let mut loop_body = vec![assign("ml_iters", var("ml_iters") + u(1))];
+    loop_body.extend(iteration);
+    per_lane.push(persistent_loop(
+        var("ml_fuel"),
+        exit_condition(),
+        loop_body,
+        vec![atomic_add(CONTROL, u(CTRL_FUEL_EXHAUSTED), u(1))],
+    ));
+    // A lane that left with fuel left and its exit condition unmet was cut off by the
+    // driver (lavapipe stops loops after 65,535 iterations): report it, never trust it.
+    per_lane.push(if_(
+        var("ml_iters").lt(var("ml_fuel")).and(!exit_condition()),
+        vec![atomic_add(CONTROL, u(CTRL_LOOP_CUTOFF), u(1))],
+    ));
+    body.push(if_(var("ml_gid").lt(u(opts.slots)), per_lane));
+    body
+}
+
+/// Persistent (sharded): lane `g` cycles over slots `g, g + lanes, ...`, one per iteration.
+pub fn persistent(opts: &BuildOptions, handlers: &[Handler]) -> Block {
+    let mut iteration = vec![
+        let_u32("ml_slot", var("ml_cursor")),
+        assign("ml_cursor", var("ml_cursor") + var("ml_lanes")),
+        if_(var("ml_cursor").ge(u(opts.slots)), vec![assign("ml_cursor", var("ml_gid"))]),
+    ];
+    iteration.extend(try_slot(opts, handlers, var("ml_slot"), vec![]));
+    persistent_loop_around(opts, vec![let_u32("ml_cursor", var("ml_gid"))], iteration)
+}
+
+/// Priority: each iteration scans the partitions CRITICAL first, or IDLE first once the
+/// starvation counter reached the threshold, and claims the first slot it can. An
+/// urgent-first claim counts up; an idle-first claim resets the counter. Idle-first still
+/// ends at CRITICAL, so urgent work alone is never locked out (vyre defect 3 fixed).
+pub fn priority(opts: &BuildOptions, handlers: &[Handler]) -> Block {
+    let found = || var("ml_found");
+    let starvation: Stmt = if_else(
+        var("ml_reverse"),
+        vec![atomic_store(CONTROL, u(CTRL_STARVATION), u(0))],
+        vec![atomic_add(CONTROL, u(CTRL_STARVATION), u(1))],
+    );
+    let on_claim = vec![assign("ml_found", Expr::bool(true)), starvation];
+    let bound = |w: Expr| Expr::load(CONTROL, w).min(u(opts.slots));
+    let scan_partition = vec![
+        let_u32("ml_p", Expr::select(var("ml_reverse"), u(PRIORITY_IDLE) - var("ml_k"), var("ml_k"))),
+        let_u32("ml_start", bound(u(CTRL_PRIORITY_OFFSETS) + var("ml_p"))),
+        let_u32("ml_end", bound(u(CTRL_PRIORITY_OFFSETS + 1) + var("ml_p"))),
+        let_u32("ml_len", Expr::select(var("ml_end").gt(var("ml_start")), var("ml_end") - var("ml_start"), u(0))),
+        for_("ml_j", u(0), var("ml_len"), {
+            let mut b = vec![let_u32("ml_slot", var("ml_start") + (var("ml_j") + var("ml_gid")) % var("ml_len"))];
+            b.extend(try_slot(opts, handlers, var("ml_slot"), on_claim));
+            b.push(if_(found(), vec![Stmt::Break]));
+            b
+        }),
+    ];
+    let iteration = vec![
+        let_("ml_reverse", ScalarType::Bool, Expr::load(CONTROL, u(CTRL_STARVATION)).ge(u(STARVATION_THRESHOLD))),
+        let_("ml_found", ScalarType::Bool, Expr::bool(false)),
+        for_("ml_k", u(0), u(PRIORITY_LEVELS), vec![if_(!found(), scan_partition)]),
+    ];
+    persistent_loop_around(opts, vec![], iteration)
+}

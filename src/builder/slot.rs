@@ -1,0 +1,125 @@
+//! The per-slot sequence every mode shares: check status and tenant, claim by strong
+//! compare-exchange, declare the handler variables, dispatch on the opcode, store the
+//! outcome, and count it.
+
+use crate::builder::names::{self, buffers::*};
+use crate::builder::{BuildOptions, Handler};
+use crate::ir::build::stmt::*;
+use crate::ir::walk::vars_used;
+use crate::ir::{Block, Expr};
+use crate::protocol::layout::*;
+use crate::protocol::Status;
+
+fn u(v: u32) -> Expr {
+    Expr::u32(v)
+}
+
+fn var(name: &str) -> Expr {
+    Expr::var(name)
+}
+
+fn ring_word(k: u32) -> Expr {
+    if k == 0 {
+        Expr::load(RING, var("ml_base"))
+    } else {
+        Expr::load(RING, var("ml_base") + u(k))
+    }
+}
+
+/// Whether `tenant` may run: inside the mask table and its mask non-zero (vyre defect 1
+/// fixed: ids past the table are denied, never read as masks).
+pub fn tenant_authorised(tenant: Expr) -> Expr {
+    tenant.clone().lt(u(MAX_TENANTS)).and(Expr::load(CONTROL, u(CTRL_TENANT_MASKS) + tenant).ne(u(0)))
+}
+
+/// Try slot `slot`: when it is PUBLISHED and its tenant authorised, claim it, run its
+/// handler and publish the outcome. `on_claim` runs right after a won claim.
+pub fn try_slot(opts: &BuildOptions, handlers: &[Handler], slot: Expr, on_claim: Block) -> Block {
+    let mut claimed = on_claim;
+    claimed.extend([
+        let_u32(names::SLOT, slot.clone()),
+        let_u32(names::OPCODE, ring_word(SLOT_OPCODE)),
+        let_u32(names::TENANT, var("ml_tenant")),
+        let_u32(names::PRIORITY, ring_word(SLOT_PRIORITY)),
+        let_u32(names::NEXT_STATUS, u(Status::Done.word())),
+        atomic_add(CONTROL, u(CTRL_TENANT_FAIRNESS) + var(names::TENANT), u(1)),
+        atomic_add(CONTROL, u(CTRL_PRIORITY_CLAIMS) + var(names::PRIORITY).min(u(PRIORITY_IDLE)), u(1)),
+    ]);
+    claimed.push(dispatch(handlers));
+    if !opts.user_handlers.is_empty() {
+        claimed.push(sanitize_next_status());
+    }
+    claimed.extend(complete());
+    vec![
+        let_u32("ml_base", slot * u(SLOT_WORDS)),
+        if_(
+            ring_word(SLOT_STATUS).eq(u(Status::Published.word())),
+            vec![
+                let_u32("ml_tenant", ring_word(SLOT_TENANT)),
+                if_(
+                    tenant_authorised(var("ml_tenant")),
+                    vec![
+                        compare_exchange(
+                            "ml_old",
+                            RING,
+                            var("ml_base"),
+                            u(Status::Published.word()),
+                            u(Status::Claimed.word()),
+                        ),
+                        if_(var("ml_old").eq(u(Status::Published.word())), claimed),
+                    ],
+                ),
+            ],
+        ),
+    ]
+}
+
+/// The opcode if-chain; an opcode no handler takes FAULTs. Each handler's branch loads
+/// only the argument words its body reads.
+fn dispatch(handlers: &[Handler]) -> crate::ir::Stmt {
+    let mut otherwise = vec![assign(names::NEXT_STATUS, u(Status::Fault.word()))];
+    for h in handlers.iter().rev() {
+        let used = vars_used(&h.body);
+        let mut branch: Block = (0..SLOT_ARGS)
+            .filter(|k| used.contains(&names::arg(*k)))
+            .map(|k| let_u32(&names::arg(k), ring_word(SLOT_ARG0 + k)))
+            .collect();
+        branch.extend(h.body.iter().cloned());
+        otherwise = vec![if_else(var(names::OPCODE).eq(u(h.opcode)), branch, otherwise)];
+    }
+    otherwise.remove(0)
+}
+
+/// A user handler may set any word: anything but a handler outcome becomes FAULT.
+fn sanitize_next_status() -> crate::ir::Stmt {
+    let n = || var(names::NEXT_STATUS);
+    let valid = Status::ALL
+        .into_iter()
+        .filter(|s| s.is_handler_outcome())
+        .map(|s| n().eq(u(s.word())))
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(Expr::bool(false));
+    if_(!valid, vec![assign(names::NEXT_STATUS, u(Status::Fault.word()))])
+}
+
+/// Store the outcome (the status word last touches the slot), then count it.
+fn complete() -> Block {
+    let n = || var(names::NEXT_STATUS);
+    vec![
+        atomic_store(RING, var("ml_base"), n()),
+        atomic_add(CONTROL, u(CTRL_METRICS) + var(names::OPCODE) % u(METRIC_WORDS), u(1)),
+        atomic_add(CONTROL, u(CTRL_SETTLED), u(1)),
+        if_else(
+            n().eq(u(Status::Done.word())),
+            vec![atomic_add(CONTROL, u(CTRL_DONE_COUNT), u(1))],
+            vec![if_(n().eq(u(Status::Fault.word())), vec![atomic_add(CONTROL, u(CTRL_FAULT_COUNT), u(1))])],
+        ),
+    ]
+}
+
+/// The persistent exit condition: SHUTDOWN set, or the drain target settled.
+pub fn exit_condition() -> Expr {
+    Expr::load(CONTROL, u(CTRL_SHUTDOWN))
+        .ne(u(0))
+        .or(Expr::load(CONTROL, u(CTRL_SETTLED)).ge(Expr::load(CONTROL, u(CTRL_DRAIN_TARGET))))
+}
