@@ -6,11 +6,13 @@
 //! - [`protocol`]: the wire layout, host-side codecs and the slot state machine;
 //! - [`builder`]: megakernel programs (every mode) built from the protocol as plain IR;
 //! - [`geometry`]: launch geometry (workgroup size, grid, padded slot count);
+//! - [`host`]: the `Backend` trait, the ring's epoch driver, IO servicing, workloads;
 //!
 //! The simulator (`megaloop-sim`) and the wgpu backend (`megaloop-gpu`) take only a
 //! [`ir::ValidProgram`], the proof that a program passed the validator.
 
 pub mod builder;
 pub mod geometry;
+pub mod host;
 pub mod ir;
 pub mod protocol;

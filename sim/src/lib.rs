@@ -1,5 +1,140 @@
-//! megaloop-sim: the CPU simulator of megaloop programs.
+//! megaloop-sim: the CPU simulator, the reference executor of megaloop programs.
 //!
-//! It will interpret validated IR programs with real threads as lanes and real atomics,
-//! in three schedules (parallel, seeded-deterministic, loom); see ARCHITECTURE.md.
-//! Nothing is implemented yet: the crate exists so the workspace has its final shape.
+//! A validated program is compiled once ([`compile`]) into typed register code
+//! ([`code`]) that a SIMT executor ([`exec`]) runs warp by warp over buffers of real
+//! atomic words ([`memory`]), in one of three schedules ([`schedule`]): parallel,
+//! seeded-deterministic, and loom. [`SimBackend`] implements the host's `Backend` trait.
+//!
+//! Program behaviour (fuel running out) is an `Outcome`; only misuse of the simulator
+//! and interpreter bugs are a [`SimError`].
+
+pub mod code;
+pub mod compile;
+pub mod exec;
+pub mod mask;
+pub mod memory;
+pub mod schedule;
+pub mod sync;
+
+use megaloop::geometry::Geometry;
+use megaloop::host::{check_buffers, Backend, BackendError, HostService, Outcome, RunReport};
+use megaloop::ir::ValidProgram;
+use memory::Memory;
+use schedule::deterministic::Trace;
+use std::time::Instant;
+
+/// A failure of the simulator (not of the program).
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// A persistent program asked for more workgroups than threads allowed.
+    #[error(
+        "persistent program with {workgroups} workgroups: the parallel schedule runs at most {max} (one thread each)"
+    )]
+    TooManyWorkgroups {
+        /// Requested.
+        workgroups: u32,
+        /// Limit.
+        max: u32,
+    },
+    /// The deterministic schedule was asked for too many lanes.
+    #[error("{lanes} lanes: the deterministic schedule runs at most {max} (one thread each)")]
+    TooManyLanes {
+        /// Requested.
+        lanes: u64,
+        /// Limit.
+        max: u64,
+    },
+    /// A feature the chosen schedule does not support.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// A bug in the simulator.
+    #[error("internal simulator error (a megaloop bug, please report): {0}")]
+    Internal(String),
+}
+
+impl From<SimError> for BackendError {
+    fn from(e: SimError) -> BackendError {
+        match e {
+            SimError::Internal(m) => BackendError::Internal(m),
+            other => BackendError::Device(other.to_string()),
+        }
+    }
+}
+
+/// How lanes are mapped to threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// Real concurrency: rayon, or one thread per workgroup for persistent programs.
+    Parallel,
+    /// One lane runs at a time; the seed fixes the interleaving.
+    Deterministic {
+        /// The seed.
+        seed: u64,
+    },
+}
+
+/// The simulator as a [`Backend`].
+#[derive(Debug)]
+pub struct SimBackend {
+    schedule: Schedule,
+    last_trace: Option<Trace>,
+}
+
+impl SimBackend {
+    /// A simulator with the given schedule.
+    pub fn new(schedule: Schedule) -> SimBackend {
+        SimBackend { schedule, last_trace: None }
+    }
+
+    /// The trace of the last deterministic run.
+    pub fn last_trace(&self) -> Option<&Trace> {
+        self.last_trace.as_ref()
+    }
+}
+
+impl Backend for SimBackend {
+    fn name(&self) -> String {
+        match self.schedule {
+            Schedule::Parallel => "sim-parallel".into(),
+            Schedule::Deterministic { seed } => format!("sim-det:{seed}"),
+        }
+    }
+
+    fn run(
+        &mut self,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        service: Option<&mut dyn HostService>,
+    ) -> Result<RunReport, BackendError> {
+        check_buffers(program, buffers)?;
+        if geometry.workgroup_size != program.workgroup_size || geometry.workgroups == 0 {
+            return Err(BackendError::Geometry {
+                geometry,
+                reason: format!(
+                    "the program's workgroup size is {} and at least one workgroup is needed",
+                    program.workgroup_size
+                ),
+            });
+        }
+        let start = Instant::now();
+        let code = compile::compile(program)?;
+        let mem = Memory::from_host(buffers);
+        let exhausted = match self.schedule {
+            Schedule::Parallel => schedule::parallel::run(&code, &mem, geometry, service)?,
+            Schedule::Deterministic { seed } => {
+                let (lanes, trace) = schedule::deterministic::run(&code, &mem, geometry, seed, service)?;
+                self.last_trace = Some(trace);
+                lanes
+            }
+        };
+        for (b, decl) in program.buffers.iter().enumerate() {
+            if let Some(r) = decl.readback {
+                mem.read_back(b, r.start as usize, &mut buffers[b][r.start as usize..r.end as usize]);
+            }
+        }
+        let outcome =
+            if exhausted.is_empty() { Outcome::Completed } else { Outcome::FuelExhausted { lanes: exhausted } };
+        Ok(RunReport { outcome, elapsed: start.elapsed(), device_time: None })
+    }
+}

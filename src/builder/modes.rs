@@ -42,22 +42,33 @@ pub fn once(opts: &BuildOptions, handlers: &[Handler]) -> Block {
 
 /// Wrap a per-iteration body in the fuel-bounded persistent loop, with the fuel and
 /// cut-off accounting every persistent mode shares. Lanes past the ring have no work.
+///
+/// The exit test is the first statement of each iteration and records that it fired
+/// (`ml_exited`), so the cut-off check after the loop does not re-read counters a host
+/// may have changed meanwhile (the simulator's IO thread raises DRAIN_TARGET).
 fn persistent_loop_around(opts: &BuildOptions, prelude: Block, iteration: Block) -> Block {
     let mut body = lane_ids();
     let mut per_lane = prelude;
-    per_lane.extend([let_u32("ml_iters", u(0)), let_u32("ml_fuel", Expr::load(CONTROL, u(CTRL_FUEL)))]);
-    let mut loop_body = vec![assign("ml_iters", var("ml_iters") + u(1))];
+    per_lane.extend([
+        let_u32("ml_iters", u(0)),
+        let_u32("ml_exited", u(0)),
+        let_u32("ml_fuel", Expr::load(CONTROL, u(CTRL_FUEL))),
+    ]);
+    let mut loop_body = vec![
+        assign("ml_iters", var("ml_iters") + u(1)),
+        if_(exit_condition(), vec![assign("ml_exited", u(1)), Stmt::Break]),
+    ];
     loop_body.extend(iteration);
     per_lane.push(persistent_loop(
         var("ml_fuel"),
-        exit_condition(),
+        Expr::bool(false),
         loop_body,
         vec![atomic_add(CONTROL, u(CTRL_FUEL_EXHAUSTED), u(1))],
     ));
-    // A lane that left with fuel left and its exit condition unmet was cut off by the
-    // driver (lavapipe stops loops after 65,535 iterations): report it, never trust it.
+    // A lane that left with fuel left and without its exit test firing was cut off by
+    // the driver (lavapipe stops loops after 65,535 iterations): report it, never trust it.
     per_lane.push(if_(
-        var("ml_iters").lt(var("ml_fuel")).and(!exit_condition()),
+        var("ml_exited").eq(u(0)).and(var("ml_iters").lt(var("ml_fuel"))),
         vec![atomic_add(CONTROL, u(CTRL_LOOP_CUTOFF), u(1))],
     ));
     body.push(if_(var("ml_gid").lt(u(opts.slots)), per_lane));

@@ -1,0 +1,51 @@
+//! The simulator's memory: one array of atomic u32 words per buffer, so lanes on
+//! different threads never cause undefined behaviour. Every access is `Relaxed`, as
+//! WGSL's atomics are: the simulator must not be stronger than a GPU.
+
+use crate::sync::{AtomicU32, Ordering::Relaxed};
+use megaloop::host::LiveMemory;
+
+/// Buffers of atomic words.
+pub struct Memory {
+    buffers: Vec<Box<[AtomicU32]>>,
+}
+
+impl Memory {
+    /// Memory holding a copy of the host's buffers.
+    pub fn from_host(buffers: &[Vec<u32>]) -> Memory {
+        Memory { buffers: buffers.iter().map(|b| b.iter().map(|&w| AtomicU32::new(w)).collect()).collect() }
+    }
+
+    /// Copy words `range` of buffer `b` back to the host.
+    pub fn read_back(&self, b: usize, start: usize, out: &mut [u32]) {
+        for (k, w) in out.iter_mut().enumerate() {
+            *w = self.buffers[b][start + k].load(Relaxed);
+        }
+    }
+
+    /// The atomic word, if in bounds.
+    #[inline]
+    pub fn word(&self, buf: u16, index: u32) -> Option<&AtomicU32> {
+        self.buffers.get(buf as usize).and_then(|b| b.get(index as usize))
+    }
+}
+
+impl LiveMemory for Memory {
+    fn load(&self, buffer: usize, index: usize) -> u32 {
+        self.buffers.get(buffer).and_then(|b| b.get(index)).map_or(0, |w| w.load(Relaxed))
+    }
+    fn store(&self, buffer: usize, index: usize, value: u32) {
+        if let Some(w) = self.buffers.get(buffer).and_then(|b| b.get(index)) {
+            w.store(value, Relaxed);
+        }
+    }
+    fn compare_exchange(&self, buffer: usize, index: usize, current: u32, new: u32) -> Result<u32, u32> {
+        match self.buffers.get(buffer).and_then(|b| b.get(index)) {
+            Some(w) => w.compare_exchange(current, new, Relaxed, Relaxed),
+            None => Err(0),
+        }
+    }
+    fn fetch_add(&self, buffer: usize, index: usize, value: u32) -> u32 {
+        self.buffers.get(buffer).and_then(|b| b.get(index)).map_or(0, |w| w.fetch_add(value, Relaxed))
+    }
+}

@@ -1,0 +1,110 @@
+//! The parallel schedule: real threads, real relaxed atomics.
+//!
+//! Each workgroup is one warp. A program without persistent loops (no lane ever waits
+//! for another) runs its workgroups over the rayon pool. A program with persistent loops
+//! gets one OS thread per workgroup, so the operating system's preemption guarantees that
+//! every workgroup makes progress however few cores there are; a workgroup yields its
+//! core at every round of a persistent loop. A host service, when given, is polled on its
+//! own thread while the lanes run.
+
+use crate::code::Code;
+use crate::exec::{Hooks, Warp, WarpPlace};
+use crate::memory::Memory;
+use crate::SimError;
+use megaloop::geometry::Geometry;
+use megaloop::host::{ExhaustedLane, HostService};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+/// Most OS threads a persistent program may ask for (one per workgroup).
+pub const MAX_PERSISTENT_WORKGROUPS: u32 = 1024;
+
+struct Free;
+impl Hooks for Free {}
+
+struct Yielding;
+impl Hooks for Yielding {
+    fn round(&self, _warp: u32) {
+        std::thread::yield_now();
+    }
+}
+
+fn place(geometry: Geometry, workgroup: u32) -> WarpPlace {
+    WarpPlace {
+        id: workgroup,
+        workgroup,
+        num_workgroups: geometry.workgroups,
+        first_local: 0,
+        width: geometry.workgroup_size,
+    }
+}
+
+/// Run `code` over `geometry`; returns the lanes whose fuel ran out.
+pub fn run(
+    code: &Code,
+    mem: &Memory,
+    geometry: Geometry,
+    service: Option<&mut dyn HostService>,
+) -> Result<Vec<ExhaustedLane>, SimError> {
+    let done = AtomicBool::new(false);
+    let exhausted = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        let poller = service.map(|service| {
+            let done = &done;
+            scope.spawn(move || {
+                while !done.load(Ordering::Acquire) {
+                    if service.poll(mem) == 0 {
+                        std::thread::sleep(std::time::Duration::from_micros(20));
+                    }
+                }
+                service.poll(mem);
+            })
+        });
+        let result = if code.has_persistent_loop {
+            if geometry.workgroups > MAX_PERSISTENT_WORKGROUPS {
+                Err(SimError::TooManyWorkgroups { workgroups: geometry.workgroups, max: MAX_PERSISTENT_WORKGROUPS })
+            } else {
+                let threads: Vec<_> = (0..geometry.workgroups)
+                    .map(|wg| {
+                        let exhausted = &exhausted;
+                        scope.spawn(move || {
+                            let mut warp = Warp::new(code, mem, &Yielding, place(geometry, wg));
+                            warp.run();
+                            exhausted.lock().unwrap_or_else(|e| e.into_inner()).append(&mut warp.exhausted);
+                        })
+                    })
+                    .collect();
+                let mut panicked = false;
+                for t in threads {
+                    panicked |= t.join().is_err();
+                }
+                if panicked {
+                    Err(SimError::Internal("a lane thread panicked".into()))
+                } else {
+                    Ok(())
+                }
+            }
+        } else {
+            (0..geometry.workgroups).into_par_iter().for_each_init(
+                || None,
+                |warp: &mut Option<Warp<'_, Free>>, wg| {
+                    let w = warp.get_or_insert_with(|| Warp::new(code, mem, &Free, place(geometry, wg)));
+                    w.reset(place(geometry, wg));
+                    w.run();
+                },
+            );
+            Ok(())
+        };
+        done.store(true, Ordering::Release);
+        if let Some(p) = poller {
+            if p.join().is_err() {
+                return Err(SimError::Internal("the host service thread panicked".into()));
+            }
+        }
+        result
+    })?;
+    let mut lanes = exhausted.into_inner().unwrap_or_else(|e| e.into_inner());
+    lanes.sort_by_key(|l| l.lane);
+    Ok(lanes)
+}

@@ -1,0 +1,177 @@
+//! The `Backend` trait every executor implements (the simulator, the wgpu backend), and
+//! what a run reports.
+//!
+//! A backend takes a validated program, a launch geometry and the host's copy of every
+//! buffer; it uploads them, runs, and writes each buffer's declared readback range back
+//! into the host copy. Program behaviour (including running out of fuel) is an
+//! [`Outcome`]; only failures of the backend itself are a [`BackendError`].
+
+use crate::geometry::Geometry;
+use crate::ir::ValidProgram;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How a run ended, as far as the program is concerned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every lane returned with its loops' exit conditions met.
+    Completed,
+    /// Some lanes left a persistent loop because their fuel ran out.
+    FuelExhausted {
+        /// Which lanes, and which loop.
+        lanes: Vec<ExhaustedLane>,
+    },
+}
+
+/// A lane whose persistent loop ran out of fuel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExhaustedLane {
+    /// Global invocation id.
+    pub lane: u32,
+    /// Path of the loop in the program tree (`body[2].then[3]`).
+    pub loop_path: String,
+}
+
+/// What a run reports besides the buffers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Program outcome.
+    pub outcome: Outcome,
+    /// Wall-clock time of the run (upload to readback).
+    pub elapsed: Duration,
+    /// Time on the device alone, where the backend can measure it.
+    pub device_time: Option<Duration>,
+}
+
+/// A failure of the backend (not of the program).
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The host passed the wrong number of buffers.
+    #[error("program `{program}` declares {expected} buffers, the host passed {got}")]
+    BufferCount {
+        /// Program name.
+        program: String,
+        /// Declared.
+        expected: usize,
+        /// Passed.
+        got: usize,
+    },
+    /// A host buffer has the wrong size.
+    #[error("buffer `{name}` is declared with {expected} words, the host passed {got}")]
+    BufferSize {
+        /// Buffer name.
+        name: String,
+        /// Declared words.
+        expected: u32,
+        /// Passed words.
+        got: usize,
+    },
+    /// The geometry cannot be launched.
+    #[error("geometry {geometry:?} cannot be launched: {reason}")]
+    Geometry {
+        /// The geometry.
+        geometry: Geometry,
+        /// Why.
+        reason: String,
+    },
+    /// The device failed (lost, out of memory, driver error).
+    #[error("device error: {0}")]
+    Device(String),
+    /// The run did not finish in time.
+    #[error("the run did not finish within {0:?}")]
+    Timeout(Duration),
+    /// A bug in the backend itself.
+    #[error("internal backend error (a megaloop bug, please report): {0}")]
+    Internal(String),
+}
+
+/// Word access to the buffers of a run in progress (the simulator's real atomics), for
+/// host services that run concurrently with the lanes. Every access is one atomic word
+/// access.
+pub trait LiveMemory: Sync {
+    /// Read a word (0 outside the buffer).
+    fn load(&self, buffer: usize, index: usize) -> u32;
+    /// Write a word (dropped outside the buffer).
+    fn store(&self, buffer: usize, index: usize, value: u32);
+    /// Strong compare-exchange; `Ok(old)` when it exchanged, `Err(actual)` otherwise.
+    fn compare_exchange(&self, buffer: usize, index: usize, current: u32, new: u32) -> Result<u32, u32>;
+    /// Wrapping add; returns the old value.
+    fn fetch_add(&self, buffer: usize, index: usize, value: u32) -> u32;
+}
+
+/// A host service that runs beside the lanes (on backends that allow it) and between
+/// epochs (on every backend), such as the IO queue service.
+pub trait HostService: Send {
+    /// Do what can be done now; return how many requests were completed.
+    fn poll(&mut self, memory: &dyn LiveMemory) -> usize;
+}
+
+/// An executor of validated programs.
+pub trait Backend {
+    /// A name for reports (`sim-parallel`, `gpu:NVIDIA H200`).
+    fn name(&self) -> String;
+
+    /// Upload `buffers` (one per declared buffer, in declaration order), run `program`
+    /// over `geometry`, and write each buffer's readback range back into `buffers`.
+    /// `service`, when given, is polled while the lanes run where the backend allows it.
+    fn run(
+        &mut self,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        service: Option<&mut dyn HostService>,
+    ) -> Result<RunReport, BackendError>;
+}
+
+/// Check that the host buffers match the program's declarations.
+pub fn check_buffers(program: &ValidProgram, buffers: &[Vec<u32>]) -> Result<(), BackendError> {
+    if buffers.len() != program.buffers.len() {
+        return Err(BackendError::BufferCount {
+            program: program.name.clone(),
+            expected: program.buffers.len(),
+            got: buffers.len(),
+        });
+    }
+    for (decl, words) in program.buffers.iter().zip(buffers) {
+        if words.len() != decl.words as usize {
+            return Err(BackendError::BufferSize { name: decl.name.clone(), expected: decl.words, got: words.len() });
+        }
+    }
+    Ok(())
+}
+
+impl LiveMemory for std::sync::Mutex<&mut [Vec<u32>]> {
+    fn load(&self, buffer: usize, index: usize) -> u32 {
+        let guard = self.lock().unwrap_or_else(|e| e.into_inner());
+        guard.get(buffer).and_then(|b| b.get(index)).copied().unwrap_or(0)
+    }
+    fn store(&self, buffer: usize, index: usize, value: u32) {
+        let mut guard = self.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = guard.get_mut(buffer).and_then(|b| b.get_mut(index)) {
+            *w = value;
+        }
+    }
+    fn compare_exchange(&self, buffer: usize, index: usize, current: u32, new: u32) -> Result<u32, u32> {
+        let mut guard = self.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.get_mut(buffer).and_then(|b| b.get_mut(index)) {
+            Some(w) if *w == current => {
+                *w = new;
+                Ok(current)
+            }
+            Some(w) => Err(*w),
+            None => Err(0),
+        }
+    }
+    fn fetch_add(&self, buffer: usize, index: usize, value: u32) -> u32 {
+        let mut guard = self.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.get_mut(buffer).and_then(|b| b.get_mut(index)) {
+            Some(w) => {
+                let old = *w;
+                *w = old.wrapping_add(value);
+                old
+            }
+            None => 0,
+        }
+    }
+}

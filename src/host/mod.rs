@@ -1,0 +1,10 @@
+//! The host side shared by every backend: the [`Backend`] trait and run outcomes, the
+//! [`ring::Ring`] epoch driver, the IO service, and workloads.
+
+pub mod backend;
+pub mod io;
+pub mod ring;
+pub mod runner;
+pub mod workload;
+
+pub use backend::{check_buffers, Backend, BackendError, ExhaustedLane, HostService, LiveMemory, Outcome, RunReport};

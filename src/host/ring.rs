@@ -1,0 +1,304 @@
+//! The `Ring`: the host's view of one megakernel instance. It owns the host copy of
+//! every buffer, publishes slots through the protocol codecs (payload first, status
+//! last), and drives epochs on any [`Backend`]: set the drain target, run, read back,
+//! service IO, re-publish what may run again, until nothing runnable is left.
+
+use crate::builder::{build, BuildError, BuildOptions};
+use crate::geometry::Geometry;
+use crate::host::io::buffer_index::*;
+use crate::host::io::{IoQueueService, IoSource};
+use crate::host::{Backend, BackendError, HostService, Outcome};
+use crate::ir::ValidProgram;
+use crate::protocol::control::Control;
+use crate::protocol::debug_log::DebugLog;
+use crate::protocol::layout::*;
+use crate::protocol::replay::{RingLog, RingLogRecord};
+use crate::protocol::ring::{decode_ring, host_action, publish, publish_batch, slot_status, Slot};
+use crate::protocol::{Action, CodecError, Status};
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Why a host operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The program could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// A codec rejected a value or a buffer.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// The backend failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// A tenant id outside the mask table was configured.
+    #[error("tenant {tenant} is outside the mask table (0..{MAX_TENANTS}); such ids are always denied")]
+    TenantOutOfRange {
+        /// The id.
+        tenant: u32,
+    },
+    /// Heap contents that do not fit.
+    #[error("heap write of {len} words at {start} does not fit the heap of {words} words")]
+    HeapRange {
+        /// Start.
+        start: usize,
+        /// Length.
+        len: usize,
+        /// Heap size.
+        words: usize,
+    },
+}
+
+/// What one epoch did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochReport {
+    /// Epoch number (from 0).
+    pub epoch: u32,
+    /// Slots the drain target asked for.
+    pub drain_target: u32,
+    /// Slots settled during the run.
+    pub settled: u32,
+    /// The run's outcome.
+    pub outcome: Outcome,
+    /// Wall-clock run time.
+    pub elapsed: Duration,
+    /// Device time, when measured.
+    pub device_time: Option<Duration>,
+    /// Whether a SHUTDOWN slot ran (the host acknowledges and clears it).
+    pub shutdown: bool,
+    /// Lanes cut off by the driver (LOOP_CUTOFF).
+    pub loop_cutoff: u32,
+}
+
+/// The host side of one megakernel instance.
+pub struct Ring {
+    opts: BuildOptions,
+    program: ValidProgram,
+    buffers: Vec<Vec<u32>>,
+    epoch: u32,
+    log: RingLog,
+}
+
+impl Ring {
+    /// Build the program for `opts` and fresh buffers: every tenant denied, all slots
+    /// EMPTY in the NORMAL partition, the given persistent fuel.
+    pub fn new(opts: BuildOptions, fuel: u32) -> Result<Ring, HostError> {
+        let program = build(&opts)?;
+        let control = Control::new(opts.slots, opts.observables, fuel).encode()?;
+        let buffers = program
+            .buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| if i == CONTROL { control.clone() } else { vec![0; b.words as usize] })
+            .collect();
+        Ok(Ring { opts, program, buffers, epoch: 0, log: RingLog::default() })
+    }
+
+    /// The program.
+    pub fn program(&self) -> &ValidProgram {
+        &self.program
+    }
+
+    /// The build options.
+    pub fn options(&self) -> &BuildOptions {
+        &self.opts
+    }
+
+    /// The host copy of every buffer, in declaration order.
+    pub fn buffers(&self) -> &[Vec<u32>] {
+        &self.buffers
+    }
+
+    /// Set a control word directly (tests and conformance vectors).
+    pub fn set_control_word(&mut self, index: u32, value: u32) {
+        if let Some(w) = self.buffers[CONTROL].get_mut(index as usize) {
+            *w = value;
+        }
+    }
+
+    /// Authorise (`mask != 0`) or deny (`mask == 0`) a tenant.
+    pub fn set_tenant(&mut self, tenant: u32, mask: u32) -> Result<(), HostError> {
+        if tenant >= MAX_TENANTS {
+            return Err(HostError::TenantOutOfRange { tenant });
+        }
+        self.set_control_word(CTRL_TENANT_MASKS + tenant, mask);
+        Ok(())
+    }
+
+    /// Set the persistent-loop fuel.
+    pub fn set_fuel(&mut self, fuel: u32) {
+        self.set_control_word(CTRL_FUEL, fuel);
+    }
+
+    /// Set the priority partition offsets (5 starts and the end).
+    pub fn set_priority_offsets(&mut self, offsets: [u32; 6]) {
+        for (k, v) in offsets.iter().enumerate() {
+            self.set_control_word(CTRL_PRIORITY_OFFSETS + k as u32, *v);
+        }
+    }
+
+    /// Write heap words.
+    pub fn write_heap(&mut self, start: usize, words: &[u32]) -> Result<(), HostError> {
+        let heap = &mut self.buffers[HEAP];
+        let end = start.checked_add(words.len()).filter(|&e| e <= heap.len());
+        let end = end.ok_or(HostError::HeapRange { start, len: words.len(), words: heap.len() })?;
+        heap[start..end].copy_from_slice(words);
+        Ok(())
+    }
+
+    /// Publish `slot` at `index` (payload first, status last) and log it.
+    pub fn publish(&mut self, index: usize, slot: &Slot) -> Result<(), HostError> {
+        publish(&mut self.buffers[RING], index, slot)?;
+        self.log.records.push(RingLogRecord { epoch: self.epoch, slot: index as u32, words: slot.clone() });
+        Ok(())
+    }
+
+    /// Publish a batch followed by its BATCH_FENCE slot; returns the fence's index.
+    pub fn publish_batch(
+        &mut self,
+        start: usize,
+        slots: &[Slot],
+        tenant: u32,
+        sequence: u32,
+    ) -> Result<usize, HostError> {
+        let fence = publish_batch(&mut self.buffers[RING], start, slots, tenant, sequence)?;
+        for index in start..=fence {
+            let words = Slot::decode(index, &self.buffers[RING][index * 16..index * 16 + 16])?;
+            self.log.records.push(RingLogRecord { epoch: self.epoch, slot: index as u32, words });
+        }
+        Ok(fence)
+    }
+
+    /// Apply a host action (cancel, fault, recycle) to a slot.
+    pub fn host_action(&mut self, index: usize, action: Action) -> Result<Status, HostError> {
+        Ok(host_action(&mut self.buffers[RING], index, action)?)
+    }
+
+    /// Every slot, decoded.
+    pub fn slots(&self) -> Result<Vec<Slot>, HostError> {
+        Ok(decode_ring(&self.buffers[RING])?)
+    }
+
+    /// The control buffer, decoded.
+    pub fn control(&self) -> Result<Control, HostError> {
+        Ok(Control::decode(&self.buffers[CONTROL])?)
+    }
+
+    /// The debug log, decoded with its drop count.
+    pub fn debug_log(&self) -> Result<DebugLog, HostError> {
+        let dropped = self.buffers[CONTROL][CTRL_DEBUG_DROPPED as usize];
+        Ok(DebugLog::decode(&self.buffers[DEBUG_LOG], dropped)?)
+    }
+
+    /// The heap.
+    pub fn heap(&self) -> &[u32] {
+        &self.buffers[HEAP]
+    }
+
+    /// The replay log of every publication.
+    pub fn replay_log(&self) -> &RingLog {
+        &self.log
+    }
+
+    /// Slots per status (indexed by status word).
+    pub fn status_counts(&self) -> Result<[u32; 8], HostError> {
+        let mut counts = [0u32; 8];
+        for i in 0..self.opts.slots as usize {
+            counts[slot_status(&self.buffers[RING], i)?.word() as usize] += 1;
+        }
+        Ok(counts)
+    }
+
+    /// PUBLISHED slots whose tenant is authorised: what an epoch can settle.
+    pub fn runnable(&self) -> Result<u32, HostError> {
+        let control = self.control()?;
+        Ok(
+            self.slots()?
+                .iter()
+                .filter(|s| s.status == Status::Published && control.tenant_authorised(s.tenant))
+                .count() as u32,
+        )
+    }
+
+    /// Run one epoch: set DRAIN_TARGET to the runnable slots, reset SETTLED, run, then
+    /// service IO and clear an acknowledged SHUTDOWN.
+    pub fn run_epoch(
+        &mut self,
+        backend: &mut dyn Backend,
+        geometry: Geometry,
+        mut io: Option<&mut (dyn IoEpochService + '_)>,
+    ) -> Result<EpochReport, HostError> {
+        let target = self.runnable()?;
+        self.set_control_word(CTRL_DRAIN_TARGET, target);
+        self.set_control_word(CTRL_SETTLED, 0);
+        let service = io.as_deref_mut().map(|s| s.as_host_service());
+        let report = backend.run(&self.program, geometry, &mut self.buffers, service)?;
+        if let Some(io) = io {
+            io.end_epoch(&Mutex::new(&mut self.buffers[..]));
+        }
+        let control = &mut self.buffers[CONTROL];
+        let shutdown = control[CTRL_SHUTDOWN as usize] != 0;
+        control[CTRL_SHUTDOWN as usize] = 0;
+        let epoch = EpochReport {
+            epoch: self.epoch,
+            drain_target: target,
+            settled: control[CTRL_SETTLED as usize],
+            outcome: report.outcome,
+            elapsed: report.elapsed,
+            device_time: report.device_time,
+            shutdown,
+            loop_cutoff: control[CTRL_LOOP_CUTOFF as usize],
+        };
+        self.epoch += 1;
+        Ok(epoch)
+    }
+
+    /// Re-publish every YIELD and REQUEUE slot (they asked for another turn).
+    pub fn republish_parked(&mut self) -> Result<u32, HostError> {
+        let mut n = 0;
+        for i in 0..self.opts.slots as usize {
+            if matches!(slot_status(&self.buffers[RING], i)?, Status::Yield | Status::Requeue) {
+                host_action(&mut self.buffers[RING], i, Action::HostPublish)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Run epochs until no runnable slot is left or `max_epochs` ran. Between epochs,
+    /// YIELD and REQUEUE slots are re-published; WAIT_IO slots come back through `io`.
+    pub fn drain(
+        &mut self,
+        backend: &mut dyn Backend,
+        geometry: Geometry,
+        mut io: Option<&mut (dyn IoEpochService + '_)>,
+        max_epochs: u32,
+    ) -> Result<Vec<EpochReport>, HostError> {
+        let mut reports = Vec::new();
+        for _ in 0..max_epochs {
+            if self.runnable()? == 0 {
+                break;
+            }
+            reports.push(self.run_epoch(backend, geometry, io.as_deref_mut())?);
+            self.republish_parked()?;
+        }
+        Ok(reports)
+    }
+}
+
+/// An IO service the ring can run beside lanes and between epochs.
+pub trait IoEpochService {
+    /// As a service polled during the run.
+    fn as_host_service(&mut self) -> &mut dyn HostService;
+    /// Between epochs: finish everything and free completed entries.
+    fn end_epoch(&mut self, mem: &dyn crate::host::LiveMemory);
+}
+
+impl<S: IoSource> IoEpochService for IoQueueService<S> {
+    fn as_host_service(&mut self) -> &mut dyn HostService {
+        self
+    }
+    fn end_epoch(&mut self, mem: &dyn crate::host::LiveMemory) {
+        IoQueueService::end_epoch(self, mem)
+    }
+}

@@ -1,0 +1,113 @@
+//! Run a whole workload on a backend: materialize its files, register them for IO,
+//! build and load the ring, choose geometry and fuel, and drain it epoch by epoch.
+//! The CLI's `run`, the tests and the differential harness all go through here.
+
+use crate::builder::Mode;
+use crate::geometry::Geometry;
+use crate::host::io::{FileTable, IoCompletion, IoQueueService};
+use crate::host::ring::{EpochReport, Ring};
+use crate::host::workload::{Workload, WorkloadError};
+use crate::host::Backend;
+use std::time::{Duration, Instant};
+
+/// How to run a workload.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// Execution mode.
+    pub mode: Mode,
+    /// Lanes per workgroup.
+    pub workgroup_size: u32,
+    /// Most workgroups to launch (the co-resident count for persistent modes).
+    pub max_workgroups: u32,
+    /// Persistent fuel per lane per epoch (`None`: derived from the ring size).
+    pub fuel: Option<u32>,
+    /// Most epochs before giving up on a drain.
+    pub max_epochs: u32,
+}
+
+impl RunConfig {
+    /// Defaults for `mode`: 64 lanes per workgroup, 4 persistent workgroups (once mode is
+    /// not capped), derived fuel, 16 epochs.
+    pub fn new(mode: Mode) -> RunConfig {
+        let max_workgroups = if mode.is_persistent() { 4 } else { crate::geometry::MAX_WORKGROUPS };
+        RunConfig { mode, workgroup_size: 64, max_workgroups, fuel: None, max_epochs: 16 }
+    }
+
+    /// The launch geometry for `slots`.
+    pub fn geometry(&self, slots: u32) -> Result<Geometry, crate::geometry::GeometryError> {
+        if self.mode.is_persistent() {
+            Geometry::persistent(slots, self.workgroup_size, self.max_workgroups)
+        } else {
+            let mut g = Geometry::once(slots, self.workgroup_size)?;
+            g.workgroups = g.workgroups.min(self.max_workgroups.max(1));
+            Ok(g)
+        }
+    }
+
+    /// Fuel: enough for 64 sweeps of a lane's shard plus slack, unless set.
+    pub fn fuel_for(&self, geometry: &Geometry) -> u32 {
+        self.fuel.unwrap_or_else(|| {
+            let shard = u64::from(geometry.slots).div_ceil(geometry.lanes());
+            (shard * 64 + 4096).min(u64::from(u32::MAX)) as u32
+        })
+    }
+}
+
+/// What a workload run produced.
+pub struct WorkloadRun {
+    /// The ring, with every buffer as the last epoch left it.
+    pub ring: Ring,
+    /// One report per epoch.
+    pub epochs: Vec<EpochReport>,
+    /// Every IO completion.
+    pub io: Vec<IoCompletion>,
+    /// The geometry used.
+    pub geometry: Geometry,
+    /// Wall-clock time of all epochs.
+    pub elapsed: Duration,
+}
+
+/// Why a workload could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The workload is bad.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    /// A file could not be prepared or opened.
+    #[error("workload file {index}: {message}")]
+    File {
+        /// Handle.
+        index: usize,
+        /// What went wrong.
+        message: String,
+    },
+    /// Geometry.
+    #[error(transparent)]
+    Geometry(#[from] crate::geometry::GeometryError),
+    /// A host or backend failure.
+    #[error(transparent)]
+    Host(#[from] crate::host::ring::HostError),
+}
+
+/// Run `workload` on `backend` until drained (or `max_epochs`).
+pub fn run_workload(
+    workload: &Workload,
+    backend: &mut dyn Backend,
+    config: &RunConfig,
+) -> Result<WorkloadRun, RunError> {
+    let mut opts = workload.build_options(config.mode);
+    opts.workgroup_size = config.workgroup_size;
+    let geometry = config.geometry(opts.slots)?;
+    let fuel = config.fuel_for(&geometry);
+    let mut ring = workload.ring(opts.clone(), fuel)?;
+    let mut files = FileTable::default();
+    let dir = std::env::temp_dir();
+    for (index, spec) in workload.files.iter().enumerate() {
+        let path = spec.materialize(&dir).map_err(|e| RunError::File { index, message: e.to_string() })?;
+        files.register(&path).map_err(|e| RunError::File { index, message: format!("{}: {e}", path.display()) })?;
+    }
+    let mut io = IoQueueService::new(files, opts.heap_words);
+    let start = Instant::now();
+    let epochs = ring.drain(backend, geometry, Some(&mut io), config.max_epochs)?;
+    Ok(WorkloadRun { ring, epochs, io: io.completions, geometry, elapsed: start.elapsed() })
+}

@@ -1,0 +1,299 @@
+//! Workloads: tenants, slots, heap contents, files and user handlers, as a JSON file or
+//! a built-in (`mixed`, `trivial`), and how a [`Ring`] loads one.
+//!
+//! Slots are placed in the ring in priority order (stable), and the priority partition
+//! offsets are set to match, so every mode sees the same ring.
+
+use crate::builder::{BuildOptions, Mode, UserHandler};
+use crate::host::ring::{HostError, Ring};
+use crate::protocol::control::priority_offsets;
+use crate::protocol::layout::*;
+use crate::protocol::opcode::{self, BuiltinOp};
+use crate::protocol::packed::{encode_packed, PackedOp};
+use crate::protocol::ring::Slot;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// An opcode by number or by built-in name (`"STORE_U32"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OpcodeSpec {
+    /// A number.
+    Number(u32),
+    /// A built-in's name.
+    Name(String),
+}
+
+/// One slot of a workload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotSpec {
+    /// Opcode.
+    pub opcode: OpcodeSpec,
+    /// Tenant id.
+    #[serde(default)]
+    pub tenant: u32,
+    /// Priority (0 CRITICAL .. 4 IDLE; larger values are placed with IDLE).
+    #[serde(default = "normal")]
+    pub priority: u32,
+    /// Up to 12 argument words.
+    #[serde(default)]
+    pub args: Vec<u32>,
+}
+
+fn normal() -> u32 {
+    PRIORITY_NORMAL
+}
+
+/// A tenant's mask (non-zero authorises).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSpec {
+    /// Tenant id (below 29).
+    pub id: u32,
+    /// Mask word.
+    pub mask: u32,
+}
+
+/// Initial heap words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeapInit {
+    /// First word.
+    pub at: usize,
+    /// Words.
+    pub words: Vec<u32>,
+}
+
+/// A file LOAD_MISS may read, registered as handle 0, 1, ... in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileSpec {
+    /// An existing file.
+    Path(PathBuf),
+    /// A file of `len` deterministic bytes made from `seed` (written to a temp dir).
+    Generated {
+        /// Length in bytes.
+        len: u64,
+        /// Content seed.
+        seed: u64,
+    },
+}
+
+impl FileSpec {
+    /// The file's path, writing a generated file into `dir` first.
+    pub fn materialize(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        match self {
+            FileSpec::Path(p) => Ok(p.clone()),
+            FileSpec::Generated { len, seed } => {
+                let path = dir.join(format!("megaloop-generated-{seed}-{len}.bin"));
+                std::fs::write(&path, generated_bytes(*len, *seed))?;
+                Ok(path)
+            }
+        }
+    }
+}
+
+/// The bytes of a generated file.
+pub fn generated_bytes(len: u64, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A workload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    /// Name for reports.
+    pub name: String,
+    /// Tenant masks (every other tenant is denied).
+    #[serde(default)]
+    pub tenants: Vec<TenantSpec>,
+    /// Heap size in words.
+    #[serde(default = "default_heap")]
+    pub heap_words: u32,
+    /// Initial heap contents.
+    #[serde(default)]
+    pub heap_init: Vec<HeapInit>,
+    /// Files for LOAD_MISS, handle = position.
+    #[serde(default)]
+    pub files: Vec<FileSpec>,
+    /// User handlers.
+    #[serde(default)]
+    pub handlers: Vec<UserHandler>,
+    /// Slots, in publication order.
+    pub slots: Vec<SlotSpec>,
+}
+
+fn default_heap() -> u32 {
+    crate::builder::DEFAULT_HEAP_WORDS
+}
+
+/// A workload file or value that does not make sense.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    /// Unreadable file.
+    #[error("cannot read workload {path}: {source}")]
+    Read {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Malformed JSON.
+    #[error("workload {path} is not valid: {source}")]
+    Parse {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: serde_json::Error,
+    },
+    /// A bad field.
+    #[error("workload `{workload}`: {message}")]
+    Invalid {
+        /// Workload name.
+        workload: String,
+        /// What is wrong and where.
+        message: String,
+    },
+    /// An unknown built-in workload.
+    #[error("unknown built-in workload `{0}` (known: mixed, trivial)")]
+    UnknownBuiltin(String),
+}
+
+impl Workload {
+    /// Read a JSON workload file.
+    pub fn from_file(path: &Path) -> Result<Workload, WorkloadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Read { path: path.into(), source })?;
+        serde_json::from_str(&text).map_err(|source| WorkloadError::Parse { path: path.into(), source })
+    }
+
+    /// A built-in workload of `slots` slots.
+    pub fn builtin(name: &str, slots: u32) -> Result<Workload, WorkloadError> {
+        match name {
+            "mixed" => Ok(Workload::mixed(slots)),
+            "trivial" => Ok(Workload::trivial(slots)),
+            other => Err(WorkloadError::UnknownBuiltin(other.to_string())),
+        }
+    }
+
+    /// `slots` NOP slots of one authorised tenant: for throughput.
+    pub fn trivial(slots: u32) -> Workload {
+        Workload {
+            name: "trivial".into(),
+            tenants: vec![TenantSpec { id: 0, mask: 1 }],
+            heap_words: 1,
+            heap_init: vec![],
+            files: vec![],
+            handlers: vec![],
+            slots: (0..slots)
+                .map(|_| SlotSpec {
+                    opcode: OpcodeSpec::Number(opcode::NOP),
+                    tenant: 0,
+                    priority: PRIORITY_NORMAL,
+                    args: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    /// Every built-in opcode, an opcode without a handler, tenants 0 and 1 authorised,
+    /// tenant 2 denied, tenant 40 out of range, all five priorities. Every
+    /// schedule-independent word of its final state is the same under every schedule.
+    pub fn mixed(slots: u32) -> Workload {
+        let unique = |i: u32| 1024 + 2 * i;
+        let tenants = [0, 1, 0, 1, 0, 1, 2, 40];
+        let file_len = 4096u32;
+        let slot = |i: u32| -> SlotSpec {
+            let (op, args): (u32, Vec<u32>) = match i % 12 {
+                0 => (opcode::NOP, vec![]),
+                1 => (opcode::STORE_U32, vec![unique(i), i.wrapping_mul(3).wrapping_add(1)]),
+                2 => (opcode::ATOMIC_ADD, vec![i % 8, 1 + i % 5]),
+                3 => (opcode::LOAD_U32, vec![64 + i % 32, i % 32]),
+                4 => (opcode::COMPARE_SWAP, vec![unique(i), 0, i + 1, 32 + i % 32]),
+                5 => (opcode::MEMCPY, vec![unique(i), 64 + i % 30, 2]),
+                6 => (opcode::BATCH_FENCE, vec![i]),
+                7 => (opcode::PRINTF, vec![i, 7, 9]),
+                8 => {
+                    let ops = [
+                        PackedOp { opcode: opcode::STORE_U32, addr: unique(i) + 1, value: i },
+                        PackedOp { opcode: opcode::ATOMIC_ADD, addr: 8 + i % 8, value: 2 },
+                    ];
+                    (opcode::PACKED_SLOT, encode_packed(&ops).map(|a| a.to_vec()).unwrap_or_default())
+                }
+                9 => (opcode::SHUTDOWN, vec![]),
+                10 => (opcode::LOAD_MISS, vec![0, (i * 16) % file_len, 0, 8, unique(i), 0]),
+                _ => (0x1234, vec![i]),
+            };
+            SlotSpec { opcode: OpcodeSpec::Number(op), tenant: tenants[(i % 8) as usize], priority: i % 5, args }
+        };
+        Workload {
+            name: "mixed".into(),
+            tenants: vec![
+                TenantSpec { id: 0, mask: 1 },
+                TenantSpec { id: 1, mask: 0xFFFF_FFFF },
+                TenantSpec { id: 2, mask: 0 },
+            ],
+            heap_words: 1024 + 2 * slots.max(1),
+            heap_init: vec![HeapInit { at: 64, words: (0..64).map(|k| k * 7 + 1).collect() }],
+            files: vec![FileSpec::Generated { len: u64::from(file_len), seed: 1 }],
+            handlers: vec![],
+            slots: (0..slots).map(slot).collect(),
+        }
+    }
+
+    fn invalid(&self, message: String) -> WorkloadError {
+        WorkloadError::Invalid { workload: self.name.clone(), message }
+    }
+
+    /// The resolved slots, in ring order (stable by priority).
+    pub fn ring_slots(&self) -> Result<Vec<Slot>, WorkloadError> {
+        let mut slots = Vec::with_capacity(self.slots.len());
+        for (i, s) in self.slots.iter().enumerate() {
+            let op = match &s.opcode {
+                OpcodeSpec::Number(n) => *n,
+                OpcodeSpec::Name(name) => BuiltinOp::from_name(name)
+                    .ok_or_else(|| self.invalid(format!("slots[{i}].opcode: `{name}` is not a built-in opcode name")))?
+                    .opcode(),
+            };
+            let slot = Slot::published(op, s.tenant, s.priority, &s.args)
+                .map_err(|e| self.invalid(format!("slots[{i}].args: {e}")))?;
+            slots.push(slot);
+        }
+        slots.sort_by_key(|s| s.priority.min(PRIORITY_IDLE));
+        Ok(slots)
+    }
+
+    /// Build options for this workload in `mode`.
+    pub fn build_options(&self, mode: Mode) -> BuildOptions {
+        let mut o = BuildOptions::new(mode, (self.slots.len() as u32).max(1));
+        o.heap_words = self.heap_words;
+        o.user_handlers = self.handlers.clone();
+        o
+    }
+
+    /// A ring with this workload published, in `mode`, with persistent `fuel`.
+    pub fn ring(&self, opts: BuildOptions, fuel: u32) -> Result<Ring, WorkloadError> {
+        let slots = self.ring_slots()?;
+        let wrap = |e: HostError| self.invalid(e.to_string());
+        let mut ring = Ring::new(opts, fuel).map_err(wrap)?;
+        for (k, t) in self.tenants.iter().enumerate() {
+            ring.set_tenant(t.id, t.mask).map_err(|e| self.invalid(format!("tenants[{k}]: {e}")))?;
+        }
+        for (k, h) in self.heap_init.iter().enumerate() {
+            ring.write_heap(h.at, &h.words).map_err(|e| self.invalid(format!("heap_init[{k}]: {e}")))?;
+        }
+        let mut counts = [0u32; 5];
+        for s in &slots {
+            counts[s.priority.min(PRIORITY_IDLE) as usize] += 1;
+        }
+        ring.set_priority_offsets(priority_offsets(counts).map_err(|e| self.invalid(e.to_string()))?);
+        for (i, s) in slots.iter().enumerate() {
+            ring.publish(i, s).map_err(wrap)?;
+        }
+        Ok(ring)
+    }
+}
