@@ -21,6 +21,10 @@ struct Cli {
 enum Command {
     /// Validate a program (JSON IR) and print its text form.
     Check(commands::check::Args),
+    /// Measure throughput of the trivial workload.
+    Bench(commands::bench::Args),
+    /// Run a workload until drained and print a summary.
+    Run(commands::run::Args),
     /// Print the wire layout: every buffer word and constant.
     Spec(commands::spec::Args),
 }
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => commands::check::run(args),
         Command::Spec(args) => commands::spec::run(args),
+        Command::Run(args) => commands::run::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -88,7 +88,7 @@ pub struct Warp<'a, H: Hooks> {
     pub exhausted: Vec<ExhaustedLane>,
 }
 
-#[inline]
+#[inline(always)]
 fn bin(op: Bin, a: u32, b: u32) -> u32 {
     let f = f32::from_bits;
     let (x, y) = (a as i32, b as i32);
@@ -155,7 +155,7 @@ pub fn eval_bin(op: Bin, a: u32, b: u32) -> u32 {
     bin(op, a, b)
 }
 
-#[inline]
+#[inline(always)]
 fn un(op: Un, a: u32) -> u32 {
     match op {
         Un::NegI32 => (a as i32).wrapping_neg() as u32,
@@ -166,7 +166,7 @@ fn un(op: Un, a: u32) -> u32 {
 }
 
 /// Evaluate a conversion (specs/protocol.md 1.4).
-#[inline]
+#[inline(always)]
 pub fn conv(c: Conv, a: u32) -> u32 {
     let f = f32::from_bits(a);
     match c {
@@ -179,6 +179,44 @@ pub fn conv(c: Conv, a: u32) -> u32 {
         Conv::IntToBool => (a != 0) as u32,
         Conv::F32ToBool => (f != 0.0) as u32,
     }
+}
+
+/// `regs[d] = f(regs[a], regs[b])` over `w` lanes (registers are `w`-word rows).
+#[inline(always)]
+fn map2(regs: &mut [u32], w: usize, d: usize, a: usize, b: usize, f: impl Fn(u32, u32) -> u32) {
+    let mut out = [0u32; 256];
+    for ((o, &x), &y) in out[..w].iter_mut().zip(&regs[a * w..a * w + w]).zip(&regs[b * w..b * w + w]) {
+        *o = f(x, y);
+    }
+    regs[d * w..d * w + w].copy_from_slice(&out[..w]);
+}
+
+/// `regs[d] = f(regs[a])` over `w` lanes.
+#[inline(always)]
+fn map1(regs: &mut [u32], w: usize, d: usize, a: usize, f: impl Fn(u32) -> u32) {
+    let mut out = [0u32; 256];
+    for (o, &x) in out[..w].iter_mut().zip(&regs[a * w..a * w + w]) {
+        *o = f(x);
+    }
+    regs[d * w..d * w + w].copy_from_slice(&out[..w]);
+}
+
+/// Run `$body` with `$f` bound to the lane function of `$op`, one copy per op kind, so
+/// each lane loop is compiled for a fixed op (the semantics stay in [`bin`]).
+macro_rules! specialize_bin {
+    ($op:expr, |$f:ident| $body:expr) => {
+        specialize_bin!(@arms $op, $f, $body; Add Sub Mul DivU DivI RemU RemI AddF SubF MulF DivF RemF And Or Xor Shl
+            ShrU ShrI Eq Ne EqF NeF LtU LtI LtF LeU LeI LeF GtU GtI GtF GeU GeI GeF LogicalAnd LogicalOr MinU MinI MinF
+            MaxU MaxI MaxF)
+    };
+    (@arms $op:expr, $f:ident, $body:expr; $($kind:ident)*) => {
+        match $op {
+            $(Bin::$kind => {
+                let $f = |x: u32, y: u32| bin(Bin::$kind, x, y);
+                $body
+            })*
+        }
+    };
 }
 
 impl<'a, H: Hooks> Warp<'a, H> {
@@ -254,22 +292,14 @@ impl<'a, H: Hooks> Warp<'a, H> {
                 }
             }
             Op::Copy { dst, src } => self.regs.copy_within(r(src)..r(src) + w, r(dst)),
-            Op::Un { dst, op, a } => {
-                for l in 0..w {
-                    self.regs[r(dst) + l] = un(op, self.regs[r(a) + l]);
-                }
-            }
+            Op::Un { dst, op, a } => map1(&mut self.regs, w, dst as usize, a as usize, |x| un(op, x)),
             Op::Bin { dst, op, a, b } => {
-                let (d, a, b) = (r(dst), r(a), r(b));
-                for l in 0..w {
-                    self.regs[d + l] = bin(op, self.regs[a + l], self.regs[b + l]);
-                }
+                let regs = &mut self.regs;
+                specialize_bin!(op, |f| map2(regs, w, dst as usize, a as usize, b as usize, f))
             }
             Op::BinImm { dst, op, a, imm } => {
-                let (d, a) = (r(dst), r(a));
-                for l in 0..w {
-                    self.regs[d + l] = bin(op, self.regs[a + l], imm);
-                }
+                let regs = &mut self.regs;
+                specialize_bin!(op, |f| map1(regs, w, dst as usize, a as usize, |x| f(x, imm)))
             }
             Op::Select { dst, c, a, b } => {
                 for l in 0..w {
@@ -283,9 +313,16 @@ impl<'a, H: Hooks> Warp<'a, H> {
                 }
             }
             Op::Load { dst, buf, idx, offset } => {
-                for l in 0..w {
-                    let index = self.regs[r(idx) + l].wrapping_add(offset);
-                    self.regs[r(dst) + l] = self.load(buf, index, l);
+                if H::SEES_ACCESSES {
+                    for l in 0..w {
+                        let index = self.regs[r(idx) + l].wrapping_add(offset);
+                        self.regs[r(dst) + l] = self.load(buf, index, l);
+                    }
+                } else {
+                    let words = self.mem.buffer(buf);
+                    map1(&mut self.regs, w, dst as usize, idx as usize, |i| {
+                        words.get(i.wrapping_add(offset) as usize).map_or(0, |word| word.load(Relaxed))
+                    });
                 }
             }
             Op::LoadConst { dst, buf, index } => {

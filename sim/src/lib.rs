@@ -120,6 +120,7 @@ impl Backend for SimBackend {
         let start = Instant::now();
         let code = compile::compile(program)?;
         let mem = Memory::from_host(buffers);
+        let lanes_start = Instant::now();
         let exhausted = match self.schedule {
             Schedule::Parallel => schedule::parallel::run(&code, &mem, geometry, service)?,
             Schedule::Deterministic { seed } => {
@@ -128,6 +129,7 @@ impl Backend for SimBackend {
                 lanes
             }
         };
+        let lanes_ran = lanes_start.elapsed();
         for (b, decl) in program.buffers.iter().enumerate() {
             if let Some(r) = decl.readback {
                 mem.read_back(b, r.start as usize, &mut buffers[b][r.start as usize..r.end as usize]);
@@ -135,6 +137,6 @@ impl Backend for SimBackend {
         }
         let outcome =
             if exhausted.is_empty() { Outcome::Completed } else { Outcome::FuelExhausted { lanes: exhausted } };
-        Ok(RunReport { outcome, elapsed: start.elapsed(), device_time: None })
+        Ok(RunReport { outcome, elapsed: start.elapsed(), device_time: Some(lanes_ran) })
     }
 }

@@ -23,6 +23,12 @@ impl Memory {
         }
     }
 
+    /// A whole buffer (empty for an unknown index).
+    #[inline]
+    pub fn buffer(&self, buf: u16) -> &[AtomicU32] {
+        self.buffers.get(buf as usize).map_or(&[], |b| b)
+    }
+
     /// The atomic word, if in bounds.
     #[inline]
     pub fn word(&self, buf: u16, index: u32) -> Option<&AtomicU32> {

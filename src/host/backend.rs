@@ -40,7 +40,8 @@ pub struct RunReport {
     pub outcome: Outcome,
     /// Wall-clock time of the run (upload to readback).
     pub elapsed: Duration,
-    /// Time on the device alone, where the backend can measure it.
+    /// Time the program itself ran, without upload and readback: GPU timestamps on the
+    /// GPU backend, the time the lanes ran in the simulator.
     pub device_time: Option<Duration>,
 }
 

@@ -71,6 +71,7 @@ pub struct EpochReport {
 }
 
 /// The host side of one megakernel instance.
+#[derive(Clone)]
 pub struct Ring {
     opts: BuildOptions,
     program: ValidProgram,

@@ -1,4 +1,7 @@
-//! One module per `megaloop` subcommand.
+//! One module per `megaloop` subcommand; `common` holds their shared flags.
 
+pub mod bench;
 pub mod check;
+pub mod common;
+pub mod run;
 pub mod spec;

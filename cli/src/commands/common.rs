@@ -1,0 +1,80 @@
+//! Flags and helpers shared by the subcommands that run workloads: backend choice,
+//! mode, workload source.
+
+use anyhow::Context;
+use megaloop::builder::Mode;
+use megaloop::host::workload::Workload;
+use megaloop::host::Backend;
+use megaloop_sim::{Schedule, SimBackend};
+use std::path::PathBuf;
+
+/// Which executor runs the workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    /// The simulator, parallel schedule.
+    Sim,
+    /// The simulator, seeded deterministic schedule (`--seed`).
+    SimDet,
+}
+
+/// Execution mode flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeChoice {
+    /// One pass over the ring.
+    Once,
+    /// Persistent sharded loop.
+    Persistent,
+    /// Persistent priority scan.
+    Priority,
+    /// Persistent with the workload's handler set fused.
+    Jit,
+}
+
+impl From<ModeChoice> for Mode {
+    fn from(m: ModeChoice) -> Mode {
+        match m {
+            ModeChoice::Once => Mode::Once,
+            ModeChoice::Persistent => Mode::Persistent,
+            ModeChoice::Priority => Mode::Priority,
+            ModeChoice::Jit => Mode::Jit,
+        }
+    }
+}
+
+/// Where the workload comes from.
+#[derive(clap::Args, Debug)]
+pub struct WorkloadArgs {
+    /// A built-in workload: `mixed` (every opcode, tenants allowed, denied and out of
+    /// range, all priorities) or `trivial` (NOP slots, for throughput).
+    #[arg(long, conflicts_with = "workload")]
+    pub builtin: Option<String>,
+    /// A workload file (JSON; see README).
+    #[arg(long)]
+    pub workload: Option<PathBuf>,
+    /// Slots of a built-in workload.
+    #[arg(long, default_value_t = 1000)]
+    pub slots: u32,
+}
+
+impl WorkloadArgs {
+    /// Load the workload (`mixed` by default).
+    pub fn load(&self) -> anyhow::Result<Workload> {
+        match (&self.workload, &self.builtin) {
+            (Some(path), _) => Ok(Workload::from_file(path)?),
+            (None, name) => Ok(Workload::builtin(name.as_deref().unwrap_or("mixed"), self.slots)?),
+        }
+    }
+}
+
+/// Make the chosen backend.
+pub fn make_backend(choice: BackendChoice, seed: u64) -> anyhow::Result<Box<dyn Backend>> {
+    Ok(match choice {
+        BackendChoice::Sim => Box::new(SimBackend::new(Schedule::Parallel)),
+        BackendChoice::SimDet => Box::new(SimBackend::new(Schedule::Deterministic { seed })),
+    })
+}
+
+/// Parse a count that must be positive.
+pub fn positive(what: &str, v: u32) -> anyhow::Result<u32> {
+    (v > 0).then_some(v).with_context(|| format!("{what} must be at least 1"))
+}

@@ -1,0 +1,164 @@
+//! `megaloop run`: run a workload on a backend until drained and print a summary
+//! (a table, or one JSON object with `--json`).
+
+use crate::commands::common::{make_backend, positive, BackendChoice, ModeChoice, WorkloadArgs};
+use megaloop::builder::Mode;
+use megaloop::host::runner::{run_workload, RunConfig, WorkloadRun};
+use megaloop::host::Outcome;
+use megaloop::protocol::layout::{MAX_TENANTS, PRIORITY_IDLE};
+use megaloop::protocol::Status;
+use serde_json::json;
+use std::process::ExitCode;
+
+/// Arguments of `megaloop run`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Executor.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Sim)]
+    backend: BackendChoice,
+    /// Execution mode.
+    #[arg(long, value_enum, default_value_t = ModeChoice::Once)]
+    mode: ModeChoice,
+    #[command(flatten)]
+    workload: WorkloadArgs,
+    /// Seed of the deterministic schedule.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Lanes per workgroup.
+    #[arg(long, default_value_t = 64)]
+    workgroup_size: u32,
+    /// Most workgroups (default: 4 in persistent modes, the whole grid in once mode).
+    #[arg(long)]
+    workgroups: Option<u32>,
+    /// Persistent fuel per lane per epoch (default: derived from the ring size).
+    #[arg(long)]
+    fuel: Option<u32>,
+    /// Most epochs.
+    #[arg(long, default_value_t = 16)]
+    max_epochs: u32,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Run the command: exit 0 when the ring drained cleanly, 1 when it did not.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let workload = args.workload.load()?;
+    let mode: Mode = args.mode.into();
+    let mut config = RunConfig::new(mode);
+    config.workgroup_size = positive("--workgroup-size", args.workgroup_size)?;
+    if let Some(w) = args.workgroups {
+        config.max_workgroups = positive("--workgroups", w)?;
+    } else if args.backend == BackendChoice::SimDet {
+        config.max_workgroups = 4;
+    }
+    config.fuel = args.fuel;
+    config.max_epochs = positive("--max-epochs", args.max_epochs)?;
+    let mut backend = make_backend(args.backend, args.seed)?;
+    let run = run_workload(&workload, backend.as_mut(), &config)?;
+    let summary = summarize(&run, &backend.name(), mode, &workload.name)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_table(&summary);
+    }
+    let clean = summary["drained"].as_bool() == Some(true);
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The run as one JSON object (the table prints the same).
+pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -> anyhow::Result<serde_json::Value> {
+    let slots = run.ring.slots()?;
+    let control = run.ring.control()?;
+    let counts = run.ring.status_counts()?;
+    let denied = slots.iter().filter(|s| s.status == Status::Published && !control.tenant_authorised(s.tenant)).count();
+    let settled: u64 = run.epochs.iter().map(|e| u64::from(e.settled)).sum();
+    let elapsed = run.elapsed.as_secs_f64();
+    let mut per_tenant = std::collections::BTreeMap::<u32, [u32; 8]>::new();
+    let mut per_priority = [[0u32; 8]; 5];
+    for s in &slots {
+        per_tenant.entry(s.tenant).or_default()[s.status.word() as usize] += 1;
+        per_priority[s.priority.min(PRIORITY_IDLE) as usize][s.status.word() as usize] += 1;
+    }
+    let by_status = |c: &[u32; 8]| -> serde_json::Value {
+        Status::ALL
+            .iter()
+            .filter(|s| c[s.word() as usize] > 0)
+            .map(|s| (s.name().to_string(), json!(c[s.word() as usize])))
+            .collect()
+    };
+    let exhausted: usize = run
+        .epochs
+        .iter()
+        .map(|e| match &e.outcome {
+            Outcome::Completed => 0,
+            Outcome::FuelExhausted { lanes } => lanes.len(),
+        })
+        .sum();
+    let cutoff: u32 = run.epochs.iter().map(|e| e.loop_cutoff).sum();
+    let runnable = run.ring.runnable()?;
+    Ok(json!({
+        "backend": backend,
+        "mode": mode.name(),
+        "workload": workload,
+        "geometry": {"workgroups": run.geometry.workgroups, "workgroup_size": run.geometry.workgroup_size},
+        "slots_published": slots.len() - counts[Status::Empty.word() as usize] as usize,
+        "slots_done": counts[Status::Done.word() as usize],
+        "slots_faulted": counts[Status::Fault.word() as usize],
+        "slots_denied": denied,
+        "status_counts": by_status(&counts),
+        "per_tenant": per_tenant.iter().map(|(t, c)| json!({
+            "tenant": t,
+            "authorised": *t < MAX_TENANTS && control.tenant_authorised(*t),
+            "claims": if *t < 32 { control.tenant_fairness[*t as usize] } else { 0 },
+            "status_counts": by_status(c),
+        })).collect::<Vec<_>>(),
+        "per_priority": per_priority.iter().enumerate().map(|(p, c)| json!({
+            "priority": p,
+            "claims": control.priority_claims[p],
+            "status_counts": by_status(c),
+        })).collect::<Vec<_>>(),
+        "epochs": run.epochs.len(),
+        "io_completions": run.io.len(),
+        "io_errors": run.io.iter().filter(|c| !c.ok).count(),
+        "lanes_out_of_fuel": exhausted,
+        "lanes_cut_off": cutoff,
+        "runnable_left": runnable,
+        "drained": runnable == 0 && exhausted == 0 && cutoff == 0,
+        "elapsed_s": elapsed,
+        "slots_per_s": if elapsed > 0.0 { settled as f64 / elapsed } else { 0.0 },
+    }))
+}
+
+fn print_table(s: &serde_json::Value) {
+    println!("megaloop run: workload {} on {} in {} mode", s["workload"], s["backend"], s["mode"]);
+    for key in [
+        "slots_published",
+        "slots_done",
+        "slots_faulted",
+        "slots_denied",
+        "epochs",
+        "io_completions",
+        "io_errors",
+        "lanes_out_of_fuel",
+        "lanes_cut_off",
+        "runnable_left",
+        "drained",
+    ] {
+        println!("  {key:<18} {}", s[key]);
+    }
+    println!("  {:<18} {:.6}", "elapsed_s", s["elapsed_s"].as_f64().unwrap_or(0.0));
+    println!("  {:<18} {:.0}", "slots_per_s", s["slots_per_s"].as_f64().unwrap_or(0.0));
+    println!("  status counts      {}", s["status_counts"]);
+    println!("  per tenant:");
+    for t in s["per_tenant"].as_array().into_iter().flatten() {
+        println!(
+            "    tenant {:<4} authorised {:<5} claims {:<8} {}",
+            t["tenant"], t["authorised"], t["claims"], t["status_counts"]
+        );
+    }
+    println!("  per priority:");
+    for p in s["per_priority"].as_array().into_iter().flatten() {
+        println!("    priority {} claims {:<8} {}", p["priority"], p["claims"], p["status_counts"]);
+    }
+}
