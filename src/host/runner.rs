@@ -89,25 +89,52 @@ pub enum RunError {
     Host(#[from] crate::host::ring::HostError),
 }
 
-/// Run `workload` on `backend` until drained (or `max_epochs`).
-pub fn run_workload(
-    workload: &Workload,
-    backend: &mut dyn Backend,
-    config: &RunConfig,
-) -> Result<WorkloadRun, RunError> {
+/// A workload loaded into a ring, with its IO service, ready to drain.
+pub struct Prepared {
+    /// The ring (adjust it before draining if needed).
+    pub ring: Ring,
+    /// The IO service over the workload's files.
+    pub io: IoQueueService<FileTable>,
+    /// The launch geometry.
+    pub geometry: Geometry,
+}
+
+/// Load `workload` for `config`: build the program, publish the slots, open the files.
+pub fn prepare(workload: &Workload, config: &RunConfig) -> Result<Prepared, RunError> {
     let mut opts = workload.build_options(config.mode);
     opts.workgroup_size = config.workgroup_size;
     let geometry = config.geometry(opts.slots)?;
     let fuel = config.fuel_for(&geometry);
-    let mut ring = workload.ring(opts.clone(), fuel)?;
+    let ring = workload.ring(opts.clone(), fuel)?;
     let mut files = FileTable::default();
     let dir = std::env::temp_dir();
     for (index, spec) in workload.files.iter().enumerate() {
         let path = spec.materialize(&dir).map_err(|e| RunError::File { index, message: e.to_string() })?;
         files.register(&path).map_err(|e| RunError::File { index, message: format!("{}: {e}", path.display()) })?;
     }
-    let mut io = IoQueueService::new(files, opts.heap_words);
-    let start = Instant::now();
-    let epochs = ring.drain(backend, geometry, Some(&mut io), config.max_epochs)?;
-    Ok(WorkloadRun { ring, epochs, io: io.completions, geometry, elapsed: start.elapsed() })
+    Ok(Prepared { ring, io: IoQueueService::new(files, opts.heap_words), geometry })
+}
+
+impl Prepared {
+    /// Drain the ring on `backend` (at most `max_epochs` epochs).
+    pub fn drain(mut self, backend: &mut dyn Backend, max_epochs: u32) -> Result<WorkloadRun, RunError> {
+        let start = Instant::now();
+        let epochs = self.ring.drain(backend, self.geometry, Some(&mut self.io), max_epochs)?;
+        Ok(WorkloadRun {
+            ring: self.ring,
+            epochs,
+            io: self.io.completions,
+            geometry: self.geometry,
+            elapsed: start.elapsed(),
+        })
+    }
+}
+
+/// Run `workload` on `backend` until drained (or `max_epochs`).
+pub fn run_workload(
+    workload: &Workload,
+    backend: &mut dyn Backend,
+    config: &RunConfig,
+) -> Result<WorkloadRun, RunError> {
+    prepare(workload, config)?.drain(backend, config.max_epochs)
 }

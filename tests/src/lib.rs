@@ -1,4 +1,10 @@
-//! megaloop-conformance: the differential harness, generators, oracles and the
-//! conformance corpus runner.
+//! megaloop-conformance: what every megaloop backend is checked against.
 //!
-//! Nothing is implemented yet: the crate exists so the workspace has its final shape.
+//! - [`snapshot`]: the schedule-independent final state the spec says must agree;
+//! - [`behaviour`]: behavioural checks of the protocol, for any `Backend`.
+//!
+//! The differential engine, generators and the conformance corpus runner arrive with
+//! their issue.
+
+pub mod behaviour;
+pub mod snapshot;
