@@ -1,15 +1,16 @@
 //! The loom schedule (`--cfg loom`): one loom thread per lane over loom's atomics, so
 //! loom explores the interleavings of the real interpreter. Call it inside
 //! `loom::model`. Persistent-loop rounds are loom yield points, so spinning lanes let
-//! the others run.
+//! the others run. The code and memory are shared through std's `Arc`: loom tracks the
+//! atomic words themselves.
 
 use crate::code::Code;
 use crate::exec::{Hooks, Warp, WarpPlace};
 use crate::memory::Memory;
 use crate::SimError;
-use loom::sync::Arc;
 use megaloop::geometry::Geometry;
 use megaloop::host::ExhaustedLane;
+use std::sync::Arc;
 
 struct LoomHooks;
 
