@@ -3,6 +3,8 @@
 //! the published ring; the time includes upload and readback (`megaloop bench` reports
 //! lane time separately).
 
+#![allow(missing_docs)] // criterion_group! generates undocumented functions.
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use megaloop::builder::Mode;
 use megaloop::host::runner::RunConfig;
