@@ -3,9 +3,12 @@
 //! Each workgroup is one warp. A program without persistent loops (no lane ever waits
 //! for another) runs its workgroups over the rayon pool. A program with persistent loops
 //! gets one OS thread per workgroup, so the operating system's preemption guarantees that
-//! every workgroup makes progress however few cores there are; a workgroup yields its
-//! core at every round of a persistent loop. A host service, when given, is polled on its
-//! own thread while the lanes run.
+//! every workgroup makes progress however few cores there are. Like co-resident
+//! workgroups on a GPU, they also advance together: a workgroup may run at most
+//! [`ROUND_SLACK`] persistent-loop rounds ahead of the slowest live one, and waits (without
+//! spending fuel) when it gets further ahead, so a thread the OS has descheduled cannot
+//! make the others burn their fuel. A host service, when given, is polled on its own
+//! thread while the lanes run.
 
 use crate::code::Code;
 use crate::exec::{Hooks, Warp, WarpPlace};
@@ -14,7 +17,7 @@ use crate::SimError;
 use megaloop::geometry::Geometry;
 use megaloop::host::{ExhaustedLane, HostService};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Most OS threads a persistent program may ask for (one per workgroup).
@@ -23,10 +26,34 @@ pub const MAX_PERSISTENT_WORKGROUPS: u32 = 1024;
 struct Free;
 impl Hooks for Free {}
 
-struct Yielding;
-impl Hooks for Yielding {
-    fn round(&self, _warp: u32) {
-        std::thread::yield_now();
+/// Most persistent-loop rounds a workgroup may run ahead of the slowest live one.
+pub const ROUND_SLACK: u64 = 8;
+
+/// Rounds run by each workgroup (`u64::MAX` once it finished).
+struct RoundGate {
+    rounds: Vec<AtomicU64>,
+}
+
+/// Marks a workgroup finished when dropped, even if its thread panics, so the others
+/// never wait for it.
+struct Finished<'a>(&'a RoundGate, u32);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.rounds[self.1 as usize].store(u64::MAX, Ordering::Release);
+    }
+}
+
+impl Hooks for RoundGate {
+    fn round(&self, warp: u32) {
+        let mine = self.rounds[warp as usize].fetch_add(1, Ordering::AcqRel) + 1;
+        loop {
+            let slowest = self.rounds.iter().map(|r| r.load(Ordering::Acquire)).min().unwrap_or(u64::MAX);
+            if mine <= slowest.saturating_add(ROUND_SLACK) {
+                return;
+            }
+            std::thread::yield_now();
+        }
     }
 }
 
@@ -49,6 +76,7 @@ pub fn run(
 ) -> Result<Vec<ExhaustedLane>, SimError> {
     let done = AtomicBool::new(false);
     let exhausted = Mutex::new(Vec::new());
+    let mut scope_gate = None;
     std::thread::scope(|scope| {
         let poller = service.map(|service| {
             let done = &done;
@@ -65,11 +93,14 @@ pub fn run(
             if geometry.workgroups > MAX_PERSISTENT_WORKGROUPS {
                 Err(SimError::TooManyWorkgroups { workgroups: geometry.workgroups, max: MAX_PERSISTENT_WORKGROUPS })
             } else {
+                let gate = &*scope_gate
+                    .insert(RoundGate { rounds: (0..geometry.workgroups).map(|_| AtomicU64::new(0)).collect() });
                 let threads: Vec<_> = (0..geometry.workgroups)
                     .map(|wg| {
                         let exhausted = &exhausted;
                         scope.spawn(move || {
-                            let mut warp = Warp::new(code, mem, &Yielding, place(geometry, wg));
+                            let _finished = Finished(gate, wg);
+                            let mut warp = Warp::new(code, mem, gate, place(geometry, wg));
                             warp.run();
                             exhausted.lock().unwrap_or_else(|e| e.into_inner()).append(&mut warp.exhausted);
                         })
