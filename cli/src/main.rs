@@ -25,6 +25,10 @@ enum Command {
     Bench(commands::bench::Args),
     /// Run a workload until drained and print a summary.
     Run(commands::run::Args),
+    /// List GPU adapters and their capabilities.
+    Devices(commands::devices::Args),
+    /// Print the generated WGSL of a program.
+    Wgsl(commands::wgsl::Args),
     /// Print the wire layout: every buffer word and constant.
     Spec(commands::spec::Args),
 }
@@ -36,6 +40,8 @@ fn main() -> ExitCode {
         Command::Spec(args) => commands::spec::run(args),
         Command::Run(args) => commands::run::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Devices(args) => commands::devices::run(args),
+        Command::Wgsl(args) => commands::wgsl::run(args),
     };
     match result {
         Ok(code) => code,

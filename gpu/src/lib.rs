@@ -1,5 +1,16 @@
 //! megaloop-gpu: the wgpu backend of megaloop.
 //!
-//! It will lower validated IR programs to WGSL and run them on real GPUs and on
-//! lavapipe; see ARCHITECTURE.md. Nothing is implemented yet: the crate exists so the
-//! workspace has its final shape.
+//! - [`wgsl`]: lowering of validated IR to WGSL (explicit bounds checks, exact integer
+//!   semantics, strong compare-exchange, fuel-bounded loops);
+//! - [`check`]: naga validation of generated WGSL;
+//! - [`device`]: adapter selection and the capability report;
+//! - [`occupancy`]: discovery of co-resident workgroups for persistent launches;
+//! - [`backend`]: [`GpuBackend`], the `Backend` implementation.
+
+pub mod backend;
+pub mod check;
+pub mod device;
+pub mod occupancy;
+pub mod wgsl;
+
+pub use backend::GpuBackend;

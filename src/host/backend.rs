@@ -22,6 +22,13 @@ pub enum Outcome {
         /// Which lanes, and which loop.
         lanes: Vec<ExhaustedLane>,
     },
+    /// Some lanes left a persistent loop with fuel left and its exit condition unmet:
+    /// the driver cut the loop off (lavapipe does after 65,535 iterations). Such a run
+    /// must not be trusted as complete.
+    CutOff {
+        /// Which lanes, and which loop.
+        lanes: Vec<ExhaustedLane>,
+    },
 }
 
 /// A lane whose persistent loop ran out of fuel.
@@ -112,6 +119,25 @@ pub trait HostService: Send {
 pub trait Backend {
     /// A name for reports (`sim-parallel`, `gpu:NVIDIA H200`).
     fn name(&self) -> String;
+
+    /// How many workgroups of `workgroup_size` lanes are known to be co-resident (a
+    /// persistent launch must not use more); `None` when every workgroup makes progress
+    /// regardless (the simulator).
+    fn co_resident_workgroups(&mut self, workgroup_size: u32) -> Result<Option<u32>, BackendError> {
+        let _ = workgroup_size;
+        Ok(None)
+    }
+
+    /// The largest workgroup whose lanes all make progress while waiting on each other;
+    /// `None` when any size does.
+    fn progress_width(&mut self) -> Result<Option<u32>, BackendError> {
+        Ok(None)
+    }
+
+    /// A driver cap on the total loop iterations of one invocation, if any (lavapipe).
+    fn loop_iteration_limit(&self) -> Option<u32> {
+        None
+    }
 
     /// Upload `buffers` (one per declared buffer, in declaration order), run `program`
     /// over `geometry`, and write each buffer's readback range back into `buffers`.

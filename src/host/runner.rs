@@ -23,14 +23,16 @@ pub struct RunConfig {
     pub fuel: Option<u32>,
     /// Most epochs before giving up on a drain.
     pub max_epochs: u32,
+    /// Largest fuel the backend's driver allows (see [`RunConfig::fit`]).
+    pub fuel_cap: Option<u32>,
 }
 
 impl RunConfig {
     /// Defaults for `mode`: 64 lanes per workgroup, 4 persistent workgroups (once mode is
-    /// not capped), derived fuel, 16 epochs.
+    /// not capped), derived fuel, at most 256 epochs.
     pub fn new(mode: Mode) -> RunConfig {
         let max_workgroups = if mode.is_persistent() { 4 } else { crate::geometry::MAX_WORKGROUPS };
-        RunConfig { mode, workgroup_size: 64, max_workgroups, fuel: None, max_epochs: 16 }
+        RunConfig { mode, workgroup_size: 64, max_workgroups, fuel: None, max_epochs: 256, fuel_cap: None }
     }
 
     /// The launch geometry for `slots`.
@@ -44,12 +46,37 @@ impl RunConfig {
         }
     }
 
-    /// Fuel: enough for 64 sweeps of a lane's shard plus slack, unless set.
+    /// Fuel: enough for 64 sweeps of a lane's shard plus slack, unless set; never above
+    /// the backend's cap.
     pub fn fuel_for(&self, geometry: &Geometry) -> u32 {
-        self.fuel.unwrap_or_else(|| {
+        let fuel = self.fuel.unwrap_or_else(|| {
             let shard = u64::from(geometry.slots).div_ceil(geometry.lanes());
             (shard * 64 + 4096).min(u64::from(u32::MAX)) as u32
-        })
+        });
+        self.fuel_cap.map_or(fuel, |cap| fuel.min(cap))
+    }
+
+    /// Fit the configuration to `backend` for a ring of `slots`: in persistent modes, a
+    /// workgroup no larger than the backend's progress width and at most the co-resident
+    /// workgroups; and fuel below the driver's loop-iteration cap
+    /// (each round of a priority scan runs up to `slots` inner iterations).
+    pub fn fit(&mut self, backend: &mut dyn Backend, slots: u32) -> Result<(), crate::host::BackendError> {
+        if self.mode.is_persistent() {
+            if let Some(w) = backend.progress_width()? {
+                self.workgroup_size = self.workgroup_size.min(w.max(1));
+            }
+            if let Some(n) = backend.co_resident_workgroups(self.workgroup_size)? {
+                self.max_workgroups = self.max_workgroups.min(n.max(1));
+            }
+        }
+        if let Some(limit) = backend.loop_iteration_limit() {
+            let per_round = match self.mode {
+                Mode::Priority => slots.saturating_add(8),
+                Mode::Once | Mode::Persistent | Mode::Jit => 4,
+            };
+            self.fuel_cap = Some((limit / per_round.max(1)).max(1));
+        }
+        Ok(())
     }
 }
 
@@ -99,8 +126,12 @@ pub struct Prepared {
     pub geometry: Geometry,
 }
 
-/// Load `workload` for `config`: build the program, publish the slots, open the files.
-pub fn prepare(workload: &Workload, config: &RunConfig) -> Result<Prepared, RunError> {
+/// Load `workload` for `config` fitted to `backend`: build the program, publish the
+/// slots, open the files.
+pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backend) -> Result<Prepared, RunError> {
+    let mut config = config.clone();
+    config.fit(backend, (workload.slots.len() as u32).max(1)).map_err(crate::host::ring::HostError::from)?;
+    let config = &config;
     let mut opts = workload.build_options(config.mode);
     opts.workgroup_size = config.workgroup_size;
     let geometry = config.geometry(opts.slots)?;
@@ -136,5 +167,5 @@ pub fn run_workload(
     backend: &mut dyn Backend,
     config: &RunConfig,
 ) -> Result<WorkloadRun, RunError> {
-    prepare(workload, config)?.drain(backend, config.max_epochs)
+    prepare(workload, config, backend)?.drain(backend, config.max_epochs)
 }

@@ -242,7 +242,7 @@ pub fn priority_and_starvation(backend: &mut dyn Backend, lanes: u32) -> Check {
     }
 
     // Only CRITICAL work and a counter far past the threshold: it must all drain.
-    let mut p = prepare(&workload("locked-out", (0..40).map(|_| slot(NOP, 0, 0, &[])).collect()), &config)
+    let mut p = prepare(&workload("locked-out", (0..40).map(|_| slot(NOP, 0, 0, &[])).collect()), &config, backend)
         .map_err(|e| e.to_string())?;
     p.ring.set_control_word(CTRL_STARVATION, 1000);
     let r = p.drain(backend, 1).map_err(|e| e.to_string())?;
@@ -282,7 +282,7 @@ pub fn drain_target_and_fuel(backend: &mut dyn Backend, mode: Mode) -> Check {
     // An unreachable target: every working lane runs out of its 50 iterations.
     let mut config = config;
     config.fuel = Some(50);
-    let p = prepare(&workload("fuel", slots), &config).map_err(|e| e.to_string())?;
+    let p = prepare(&workload("fuel", slots), &config, backend).map_err(|e| e.to_string())?;
     let mut buffers = p.ring.buffers().to_vec();
     buffers[0][CTRL_DRAIN_TARGET as usize] = 10_000;
     let report = backend.run(p.ring.program(), p.geometry, &mut buffers, None).map_err(|e| e.to_string())?;

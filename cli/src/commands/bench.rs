@@ -18,6 +18,9 @@ pub struct Args {
     /// Executor.
     #[arg(long, value_enum, default_value_t = BackendChoice::Sim)]
     backend: BackendChoice,
+    /// GPU adapter (a name substring; default: `MEGALOOP_ADAPTER`, else the best adapter).
+    #[arg(long)]
+    adapter: Option<String>,
     /// Modes to measure (default: once and persistent).
     #[arg(long, value_enum)]
     mode: Vec<ModeChoice>,
@@ -53,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.mode.iter().map(|&m| m.into()).collect()
     };
     let workload = Workload::trivial(slots);
-    let mut backend = make_backend(args.backend, 0)?;
+    let mut backend = make_backend(args.backend, 0, args.adapter.as_deref())?;
     let mut results = Vec::new();
     for mode in modes {
         let mut config = RunConfig::new(mode);
@@ -61,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(w) = args.workgroups {
             config.max_workgroups = positive("--workgroups", w)?;
         }
+        config.fit(backend.as_mut(), slots)?;
         let mut opts = workload.build_options(mode);
         opts.workgroup_size = config.workgroup_size;
         let geometry = config.geometry(slots)?;

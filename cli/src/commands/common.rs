@@ -15,6 +15,8 @@ pub enum BackendChoice {
     Sim,
     /// The simulator, seeded deterministic schedule (`--seed`).
     SimDet,
+    /// The wgpu backend on the best adapter (or `--adapter` / `MEGALOOP_ADAPTER`).
+    Gpu,
 }
 
 /// Execution mode flag.
@@ -66,11 +68,12 @@ impl WorkloadArgs {
     }
 }
 
-/// Make the chosen backend.
-pub fn make_backend(choice: BackendChoice, seed: u64) -> anyhow::Result<Box<dyn Backend>> {
+/// Make the chosen backend (`adapter` picks a GPU adapter by name).
+pub fn make_backend(choice: BackendChoice, seed: u64, adapter: Option<&str>) -> anyhow::Result<Box<dyn Backend>> {
     Ok(match choice {
         BackendChoice::Sim => Box::new(SimBackend::new(Schedule::Parallel)),
         BackendChoice::SimDet => Box::new(SimBackend::new(Schedule::Deterministic { seed })),
+        BackendChoice::Gpu => Box::new(megaloop_gpu::GpuBackend::new(adapter)?),
     })
 }
 

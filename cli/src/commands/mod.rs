@@ -3,5 +3,7 @@
 pub mod bench;
 pub mod check;
 pub mod common;
+pub mod devices;
 pub mod run;
 pub mod spec;
+pub mod wgsl;

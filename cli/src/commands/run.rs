@@ -16,6 +16,9 @@ pub struct Args {
     /// Executor.
     #[arg(long, value_enum, default_value_t = BackendChoice::Sim)]
     backend: BackendChoice,
+    /// GPU adapter (a name substring; default: `MEGALOOP_ADAPTER`, else the best adapter).
+    #[arg(long)]
+    adapter: Option<String>,
     /// Execution mode.
     #[arg(long, value_enum, default_value_t = ModeChoice::Once)]
     mode: ModeChoice,
@@ -34,7 +37,7 @@ pub struct Args {
     #[arg(long)]
     fuel: Option<u32>,
     /// Most epochs.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 256)]
     max_epochs: u32,
     /// Print one JSON object instead of a table.
     #[arg(long)]
@@ -54,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     config.fuel = args.fuel;
     config.max_epochs = positive("--max-epochs", args.max_epochs)?;
-    let mut backend = make_backend(args.backend, args.seed)?;
+    let mut backend = make_backend(args.backend, args.seed, args.adapter.as_deref())?;
     let run = run_workload(&workload, backend.as_mut(), &config)?;
     let summary = summarize(&run, &backend.name(), mode, &workload.name)?;
     if args.json {
@@ -91,11 +94,18 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         .epochs
         .iter()
         .map(|e| match &e.outcome {
-            Outcome::Completed => 0,
+            Outcome::Completed | Outcome::CutOff { .. } => 0,
             Outcome::FuelExhausted { lanes } => lanes.len(),
         })
         .sum();
-    let cutoff: u32 = run.epochs.iter().map(|e| e.loop_cutoff).sum();
+    let cutoff: u32 = run
+        .epochs
+        .iter()
+        .map(|e| match &e.outcome {
+            Outcome::CutOff { lanes } => e.loop_cutoff.max(lanes.len() as u32),
+            Outcome::Completed | Outcome::FuelExhausted { .. } => e.loop_cutoff,
+        })
+        .sum();
     let runnable = run.ring.runnable()?;
     Ok(json!({
         "backend": backend,

@@ -1,0 +1,393 @@
+//! The wgpu backend: a pipeline cache keyed by the program's hash, buffer upload,
+//! dispatch with the launch geometry (GPU timestamps where the adapter has them),
+//! readback of each buffer's declared range, a host timeout, device-loss detection, and
+//! occupancy discovery for persistent launches.
+//!
+//! A failed run leaves the host's buffers untouched, so the ring stays recoverable: the
+//! epoch can be run again on a fresh device.
+
+use crate::device::{capabilities, select_adapter, Capabilities, Device, GpuError};
+use crate::occupancy;
+use crate::wgsl::{lower, OUTCOME_CUTOFF_BIT, OUTCOME_ENTRIES, OUTCOME_WORDS};
+use megaloop::geometry::Geometry;
+use megaloop::host::{check_buffers, Backend, BackendError, ExhaustedLane, HostService, Outcome, RunReport};
+use megaloop::ir::ValidProgram;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
+
+/// Default host timeout for one run.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Pipeline {
+    pipeline: wgpu::ComputePipeline,
+    layouts: [wgpu::BindGroupLayout; 2],
+    loop_paths: Vec<String>,
+}
+
+/// The GPU as a [`Backend`].
+pub struct GpuBackend {
+    dev: Device,
+    caps: Capabilities,
+    pipelines: HashMap<u64, Pipeline>,
+    occupancy: HashMap<u32, u32>,
+    progress_width: Option<u32>,
+    /// How long a run may take before it is reported as a timeout.
+    pub timeout: Duration,
+}
+
+fn device_error(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Device(e.to_string())
+}
+
+fn words_to_bytes(words: &[u32]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+fn storage_layout(device: &wgpu::Device, bindings: &[u32]) -> wgpu::BindGroupLayout {
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
+        .iter()
+        .map(|&binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only: false },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some("megaloop"), entries: &entries })
+}
+
+impl GpuBackend {
+    /// Open the adapter named `adapter` (or `MEGALOOP_ADAPTER`, or the best one).
+    pub fn new(adapter: Option<&str>) -> Result<GpuBackend, GpuError> {
+        let adapter = select_adapter(adapter)?;
+        let caps = capabilities(&adapter);
+        let dev = Device::open(adapter)?;
+        Ok(GpuBackend {
+            dev,
+            caps,
+            pipelines: HashMap::new(),
+            occupancy: HashMap::new(),
+            progress_width: None,
+            timeout: DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// The capability report, with every occupancy discovered so far.
+    pub fn capabilities(&self) -> Capabilities {
+        let mut c = self.caps.clone();
+        c.progress_width = self.progress_width;
+        let mut occ: Vec<(u32, u32)> = self.occupancy.iter().map(|(k, v)| (*k, *v)).collect();
+        occ.sort_unstable();
+        c.co_resident_workgroups = occ;
+        c
+    }
+
+    /// The wgpu device (for kernels outside the IR, such as occupancy discovery).
+    pub fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// The largest workgroup whose lanes all progress while waiting on each other
+    /// (discovered once).
+    pub fn progress_width(&mut self) -> Result<u32, BackendError> {
+        if let Some(w) = self.progress_width {
+            return Ok(w);
+        }
+        let w = occupancy::progress_width(&self.dev, self.caps.max_invocations_per_workgroup.min(256), self.timeout)?;
+        self.progress_width = Some(w);
+        Ok(w)
+    }
+
+    /// Workgroups of `workgroup_size` lanes found co-resident (discovered once per size).
+    pub fn co_resident_workgroups(&mut self, workgroup_size: u32) -> Result<u32, BackendError> {
+        if let Some(&n) = self.occupancy.get(&workgroup_size) {
+            return Ok(n);
+        }
+        let n = occupancy::discover(&self.dev, workgroup_size, self.caps.max_workgroups_per_dimension, self.timeout)?;
+        self.occupancy.insert(workgroup_size, n);
+        Ok(n)
+    }
+
+    fn pipeline(&mut self, program: &ValidProgram) -> Result<u64, BackendError> {
+        let mut h = DefaultHasher::new();
+        serde_json::to_string(program.program()).map_err(device_error)?.hash(&mut h);
+        let key = h.finish();
+        if self.pipelines.contains_key(&key) {
+            return Ok(key);
+        }
+        let lowered = lower(program);
+        let device = &self.dev.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&program.name),
+            source: wgpu::ShaderSource::Wgsl(lowered.wgsl.clone().into()),
+        });
+        let bindings: Vec<u32> = program.buffers.iter().map(|b| b.binding).collect();
+        let layouts = [storage_layout(device, &bindings), storage_layout(device, &[0])];
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("megaloop"),
+            bind_group_layouts: &[Some(&layouts[0]), Some(&layouts[1])],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&program.name),
+            layout: Some(&layout),
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(BackendError::Device(format!("the driver rejected program `{}`: {e}", program.name)));
+        }
+        self.pipelines.insert(key, Pipeline { pipeline, layouts, loop_paths: lowered.loop_paths });
+        Ok(key)
+    }
+
+    /// Run `program` as `dispatches` back-to-back dispatches of `geometry` in one
+    /// submission (1 for a normal run; many for the one-dispatch-per-slot baseline).
+    pub fn run_dispatches(
+        &mut self,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        dispatches: u32,
+    ) -> Result<RunReport, BackendError> {
+        check_buffers(program, buffers)?;
+        if geometry.workgroup_size != program.workgroup_size
+            || geometry.workgroups == 0
+            || geometry.workgroups > self.caps.max_workgroups_per_dimension
+        {
+            return Err(BackendError::Geometry {
+                geometry,
+                reason: format!(
+                    "needs the program's workgroup size {} and 1..={} workgroups",
+                    program.workgroup_size, self.caps.max_workgroups_per_dimension
+                ),
+            });
+        }
+        if self.dev.is_lost() {
+            return Err(BackendError::Device("the device was lost; open a new backend".into()));
+        }
+        let start = Instant::now();
+        let key = self.pipeline(program)?;
+        let p = &self.pipelines[&key];
+        let device = &self.dev.device;
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
+        let make = |label: &str, words: &[u32]| {
+            let b = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: (words.len() as u64 * 4).max(4),
+                usage,
+                mapped_at_creation: false,
+            });
+            self.dev.queue.write_buffer(&b, 0, &words_to_bytes(words));
+            b
+        };
+        let gpu_buffers: Vec<wgpu::Buffer> =
+            program.buffers.iter().zip(buffers.iter()).map(|(d, w)| make(&d.name, w)).collect();
+        let outcome_buffer = make("ml_outcome", &vec![0u32; OUTCOME_WORDS as usize]);
+        let entries: Vec<wgpu::BindGroupEntry> = program
+            .buffers
+            .iter()
+            .zip(&gpu_buffers)
+            .map(|(d, b)| wgpu::BindGroupEntry { binding: d.binding, resource: b.as_entire_binding() })
+            .collect();
+        let group0 = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &p.layouts[0],
+            entries: &entries,
+        });
+        let group1 = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &p.layouts[1],
+            entries: &[wgpu::BindGroupEntry { binding: 0, resource: outcome_buffer.as_entire_binding() }],
+        });
+        let queries = self.dev.timestamps.then(|| {
+            let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: None,
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            });
+            let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamps"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            (set, resolve)
+        });
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("megaloop") });
+        {
+            let timestamp_writes = queries.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                query_set: set,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            });
+            let mut pass =
+                encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("megaloop"), timestamp_writes });
+            pass.set_pipeline(&p.pipeline);
+            pass.set_bind_group(0, &group0, &[]);
+            pass.set_bind_group(1, &group1, &[]);
+            for _ in 0..dispatches {
+                pass.dispatch_workgroups(geometry.workgroups, 1, 1);
+            }
+        }
+        // Staging copies: every declared readback range, the outcome buffer, timestamps.
+        let staging = |size: u64| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: size.max(4),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let mut reads: Vec<(usize, u32, wgpu::Buffer)> = Vec::new();
+        for (i, (d, b)) in program.buffers.iter().zip(&gpu_buffers).enumerate() {
+            if let Some(r) = d.readback.filter(|r| r.end > r.start) {
+                let bytes = u64::from(r.end - r.start) * 4;
+                let s = staging(bytes);
+                encoder.copy_buffer_to_buffer(b, u64::from(r.start) * 4, &s, 0, bytes);
+                reads.push((i, r.start, s));
+            }
+        }
+        let outcome_staging = staging(u64::from(OUTCOME_WORDS) * 4);
+        encoder.copy_buffer_to_buffer(&outcome_buffer, 0, &outcome_staging, 0, u64::from(OUTCOME_WORDS) * 4);
+        let time_staging = queries.as_ref().map(|(set, resolve)| {
+            encoder.resolve_query_set(set, 0..2, resolve, 0);
+            let s = staging(16);
+            encoder.copy_buffer_to_buffer(resolve, 0, &s, 0, 16);
+            s
+        });
+        let index = self.dev.queue.submit([encoder.finish()]);
+        self.wait(Some(index))?;
+        let mut mapped: Vec<(usize, u32, Vec<u32>)> = Vec::new();
+        for (i, at, s) in &reads {
+            mapped.push((*i, *at, self.read(s)?));
+        }
+        let outcome_words = self.read(&outcome_staging)?;
+        let device_time = match &time_staging {
+            Some(s) => {
+                let t = self.read(s)?;
+                let (begin, end) = (u64::from(t[0]) | u64::from(t[1]) << 32, u64::from(t[2]) | u64::from(t[3]) << 32);
+                let ns = end.saturating_sub(begin) as f64 * f64::from(self.dev.queue.get_timestamp_period());
+                Some(Duration::from_nanos(ns as u64))
+            }
+            None => None,
+        };
+        if let Some(e) = self.dev.take_error() {
+            return Err(BackendError::Device(e));
+        }
+        // Only now, with everything read, touch the host's buffers.
+        for (i, at, words) in mapped {
+            buffers[i][at as usize..at as usize + words.len()].copy_from_slice(&words);
+        }
+        let outcome = parse_outcome(&outcome_words, &self.pipelines[&key].loop_paths);
+        Ok(RunReport { outcome, elapsed: start.elapsed(), device_time })
+    }
+
+    fn wait(&self, index: Option<wgpu::SubmissionIndex>) -> Result<(), BackendError> {
+        let r = self.dev.device.poll(wgpu::PollType::Wait { submission_index: index, timeout: Some(self.timeout) });
+        if self.dev.is_lost() {
+            return Err(BackendError::Device(
+                "the device was lost during the run; the host's buffers are unchanged".into(),
+            ));
+        }
+        match r {
+            Ok(_) => Ok(()),
+            Err(wgpu::PollError::Timeout) => Err(BackendError::Timeout(self.timeout)),
+            Err(e) => Err(device_error(e)),
+        }
+    }
+
+    /// Map a staging buffer and read its words.
+    pub(crate) fn read(&self, buffer: &wgpu::Buffer) -> Result<Vec<u32>, BackendError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        buffer.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait(None)?;
+        rx.recv().map_err(device_error)?.map_err(device_error)?;
+        let words = {
+            let view = buffer.get_mapped_range(..).map_err(device_error)?;
+            view.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+        };
+        buffer.unmap();
+        Ok(words)
+    }
+}
+
+/// The outcome buffer's entries as an [`Outcome`]; past its capacity the count of
+/// lanes not recorded is said explicitly.
+fn parse_outcome(words: &[u32], loop_paths: &[String]) -> Outcome {
+    let count = words.first().copied().unwrap_or(0);
+    let recorded = count.min(OUTCOME_ENTRIES) as usize;
+    let (mut fuel, mut cut) = (Vec::new(), Vec::new());
+    for k in 0..recorded {
+        let (lane, what) = (words[1 + 2 * k], words[2 + 2 * k]);
+        let id = (what & !OUTCOME_CUTOFF_BIT) as usize;
+        let path = loop_paths.get(id).cloned().unwrap_or_else(|| format!("loop {id}"));
+        let entry = ExhaustedLane { lane, loop_path: path };
+        if what & OUTCOME_CUTOFF_BIT != 0 {
+            cut.push(entry);
+        } else {
+            fuel.push(entry);
+        }
+    }
+    if count > OUTCOME_ENTRIES {
+        let note = ExhaustedLane {
+            lane: u32::MAX,
+            loop_path: format!(
+                "({} more lanes not recorded: the outcome buffer holds {OUTCOME_ENTRIES})",
+                count - OUTCOME_ENTRIES
+            ),
+        };
+        if cut.is_empty() { &mut fuel } else { &mut cut }.push(note);
+    }
+    if !cut.is_empty() {
+        cut.extend(fuel);
+        cut.sort_by_key(|l| l.lane);
+        Outcome::CutOff { lanes: cut }
+    } else if !fuel.is_empty() {
+        fuel.sort_by_key(|l| l.lane);
+        Outcome::FuelExhausted { lanes: fuel }
+    } else {
+        Outcome::Completed
+    }
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> String {
+        format!("gpu:{}", self.caps.name)
+    }
+
+    fn run(
+        &mut self,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        _service: Option<&mut dyn HostService>,
+    ) -> Result<RunReport, BackendError> {
+        // No host service runs during a dispatch: wgpu cannot map a buffer the GPU may be
+        // using. The ring services IO between epochs.
+        self.run_dispatches(program, geometry, buffers, 1)
+    }
+
+    fn co_resident_workgroups(&mut self, workgroup_size: u32) -> Result<Option<u32>, BackendError> {
+        GpuBackend::co_resident_workgroups(self, workgroup_size).map(Some)
+    }
+
+    fn progress_width(&mut self) -> Result<Option<u32>, BackendError> {
+        GpuBackend::progress_width(self).map(Some)
+    }
+
+    fn loop_iteration_limit(&self) -> Option<u32> {
+        self.caps.loop_iteration_limit
+    }
+}

@@ -1,0 +1,486 @@
+//! Lowering of a validated program to WGSL.
+//!
+//! - Every buffer is `array<atomic<u32>, N>`; every access goes through a generated helper
+//!   that checks the index explicitly (out-of-bounds loads give 0, stores and atomics do
+//!   nothing and give 0), so nothing relies on driver robustness.
+//! - Integer division and remainder, shifts and float-to-int casts get helpers with the
+//!   spec's exact results (`x / 0 == x`, `i32::MIN / -1`, shift amounts modulo 32, NaN -> 0).
+//! - The compare-exchange is strong: WGSL only has `atomicCompareExchangeWeak`, so the
+//!   helper retries while the old value equals the expected one but nothing was exchanged.
+//! - Every loop is bounded: `for` by its range, `persistent_loop` by its fuel. A lane whose
+//!   persistent loop runs out of fuel, or that leaves any loop without a reason (a driver
+//!   cut it off: lavapipe stops loops after 65,535 iterations), appends
+//!   `(lane, loop id | kind)` to a hidden outcome buffer at `@group(1) @binding(0)`.
+//!
+//! Names trace back to the IR: variable `x` is `v_x`, buffer `ring` is `b_ring`.
+
+use megaloop::ir::validate::{type_of, TypeEnv};
+use megaloop::ir::walk::visit_stmts;
+use megaloop::ir::{AtomicOp, BinaryOp, Builtin, Expr, Literal, ScalarType, Stmt, UnaryOp, ValidProgram};
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+
+/// Entries the hidden outcome buffer records (after its count word).
+pub const OUTCOME_ENTRIES: u32 = 1024;
+/// Words of the hidden outcome buffer: count, then `(lane, loop | kind)` pairs.
+pub const OUTCOME_WORDS: u32 = 1 + 2 * OUTCOME_ENTRIES;
+/// Kind bit of an outcome entry: the loop was cut off (not out of fuel).
+pub const OUTCOME_CUTOFF_BIT: u32 = 1 << 31;
+/// After this many consecutive spurious failures the strong compare-exchange gives up
+/// and reports a failed exchange (old value `expected ^ 1`). Vulkan's compare-exchange is
+/// strong, so the loop runs once there.
+pub const CAS_RETRIES: u32 = 65_536;
+
+/// A lowered program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lowered {
+    /// The WGSL source.
+    pub wgsl: String,
+    /// Path of each loop (`for` and persistent), by loop id.
+    pub loop_paths: Vec<String>,
+}
+
+/// Lower a validated program to WGSL.
+pub fn lower(program: &ValidProgram) -> Lowered {
+    let mut l = Lowerer {
+        out: String::new(),
+        scopes: vec![Vec::new()],
+        words: program.buffers.iter().map(|b| (b.name.clone(), b.words)).collect(),
+        loops: Vec::new(),
+        loop_stack: Vec::new(),
+    };
+    l.body(program);
+    let helpers = helpers(program);
+    Lowered { wgsl: format!("{}{helpers}{}", l.header_text(program), l.out), loop_paths: l.loops }
+}
+
+enum LoopKind {
+    For(usize),
+    Persistent(usize),
+}
+
+struct Lowerer {
+    out: String,
+    scopes: Vec<Vec<(String, ScalarType)>>,
+    words: HashMap<String, u32>,
+    loops: Vec<String>,
+    loop_stack: Vec<LoopKind>,
+}
+
+impl TypeEnv for Lowerer {
+    fn var_type(&self, name: &str) -> Option<ScalarType> {
+        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(n, _)| n == name).map(|(_, t)| *t)
+    }
+    fn has_buffer(&self, name: &str) -> bool {
+        self.words.contains_key(name)
+    }
+}
+
+fn wgsl_type(t: ScalarType) -> &'static str {
+    match t {
+        ScalarType::U32 => "u32",
+        ScalarType::I32 => "i32",
+        ScalarType::F32 => "f32",
+        ScalarType::Bool => "bool",
+    }
+}
+
+/// A literal in WGSL; f32 values that do not print exactly are written as bit casts.
+pub fn literal(l: Literal) -> String {
+    match l {
+        Literal::U32(v) => format!("{v}u"),
+        Literal::I32(i32::MIN) => "bitcast<i32>(0x80000000u)".into(),
+        Literal::I32(v) => format!("{v}i"),
+        Literal::F32Bits(bits) => {
+            let v = f32::from_bits(bits);
+            if v.is_normal() || v == 0.0 {
+                let text = format!("{v:?}");
+                if text.parse::<f32>().map(f32::to_bits) == Ok(bits) {
+                    return format!("{text}f");
+                }
+            }
+            format!("bitcast<f32>({bits:#010x}u)")
+        }
+        Literal::Bool(b) => b.to_string(),
+    }
+}
+
+impl Lowerer {
+    fn header_text(&self, program: &ValidProgram) -> String {
+        let mut h = String::new();
+        let _ = writeln!(
+            h,
+            "// megaloop program {:?}: generated from the IR, do not edit.",
+            program.name.replace('\n', " ")
+        );
+        let _ = writeln!(h, "const WORKGROUP_SIZE: u32 = {}u;\n", program.workgroup_size);
+        for b in &program.buffers {
+            let _ = writeln!(
+                h,
+                "@group(0) @binding({}) var<storage, read_write> b_{}: array<atomic<u32>, {}>;",
+                b.binding, b.name, b.words
+            );
+        }
+        let _ = writeln!(
+            h,
+            "@group(1) @binding(0) var<storage, read_write> ml_outcome: array<atomic<u32>, {OUTCOME_WORDS}>;\n"
+        );
+        h
+    }
+
+    fn line(&mut self, depth: usize, text: &str) {
+        for _ in 0..depth {
+            self.out.push_str("    ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    fn body(&mut self, program: &ValidProgram) {
+        self.line(0, &format!("@compute @workgroup_size({})", program.workgroup_size));
+        self.line(
+            0,
+            "fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, \
+             @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {",
+        );
+        self.block(&program.body, 1, "body");
+        self.line(0, "}");
+    }
+
+    fn ty(&self, e: &Expr) -> ScalarType {
+        // The program is validated: typing cannot fail; u32 is never reached in practice.
+        type_of(e, self).unwrap_or(ScalarType::U32)
+    }
+
+    fn expr(&self, e: &Expr) -> String {
+        match e {
+            Expr::Literal(l) => literal(*l),
+            Expr::Var(name) => format!("v_{name}"),
+            Expr::Load { buffer, index } => format!("load_{buffer}({})", self.expr(index)),
+            Expr::BufferLen { buffer } => format!("{}u", self.words.get(buffer).copied().unwrap_or(0)),
+            Expr::Builtin(b) => match b {
+                Builtin::GlobalInvocationId => "gid.x".into(),
+                Builtin::LocalInvocationId => "lid.x".into(),
+                Builtin::WorkgroupId => "wid.x".into(),
+                Builtin::NumWorkgroups => "nwg.x".into(),
+                Builtin::WorkgroupSize => "WORKGROUP_SIZE".into(),
+            },
+            Expr::Unary { op, operand } => {
+                let a = self.expr(operand);
+                match op {
+                    UnaryOp::Neg => format!("(-{a})"),
+                    UnaryOp::Not => format!("(!{a})"),
+                    UnaryOp::BitNot => format!("(~{a})"),
+                }
+            }
+            Expr::Binary { op, lhs, rhs } => {
+                let ty = self.ty(lhs);
+                let (a, b) = (self.expr(lhs), self.expr(rhs));
+                let t = wgsl_type(ty);
+                match op {
+                    BinaryOp::Div if ty.is_integer() => format!("ml_div_{t}({a}, {b})"),
+                    BinaryOp::Rem if ty.is_integer() => format!("ml_rem_{t}({a}, {b})"),
+                    BinaryOp::Shl => format!("({a} << ({b} & 31u))"),
+                    BinaryOp::Shr => format!("({a} >> ({b} & 31u))"),
+                    BinaryOp::Min => format!("min({a}, {b})"),
+                    BinaryOp::Max => format!("max({a}, {b})"),
+                    BinaryOp::Add
+                    | BinaryOp::Sub
+                    | BinaryOp::Mul
+                    | BinaryOp::Div
+                    | BinaryOp::Rem
+                    | BinaryOp::BitAnd
+                    | BinaryOp::BitOr
+                    | BinaryOp::BitXor
+                    | BinaryOp::Eq
+                    | BinaryOp::Ne
+                    | BinaryOp::Lt
+                    | BinaryOp::Le
+                    | BinaryOp::Gt
+                    | BinaryOp::Ge
+                    | BinaryOp::LogicalAnd
+                    | BinaryOp::LogicalOr => format!("({a} {} {b})", op.sig().symbol),
+                }
+            }
+            Expr::Select { cond, if_true, if_false } => {
+                format!("select({}, {}, {})", self.expr(if_false), self.expr(if_true), self.expr(cond))
+            }
+            Expr::Cast { to, value } => {
+                let from = self.ty(value);
+                let a = self.expr(value);
+                use ScalarType::*;
+                match (from, *to) {
+                    (U32, U32) | (I32, I32) | (F32, F32) | (Bool, Bool) => a,
+                    (U32, I32) | (I32, U32) => format!("bitcast<{}>({a})", wgsl_type(*to)),
+                    (F32, U32) => format!("ml_f32_to_u32({a})"),
+                    (F32, I32) => format!("ml_f32_to_i32({a})"),
+                    (U32 | I32, F32) => format!("f32({a})"),
+                    (Bool, U32) => format!("select(0u, 1u, {a})"),
+                    (Bool, I32) => format!("select(0i, 1i, {a})"),
+                    (Bool, F32) => format!("select(0.0f, 1.0f, {a})"),
+                    (U32, Bool) => format!("({a} != 0u)"),
+                    (I32, Bool) => format!("({a} != 0i)"),
+                    (F32, Bool) => format!("({a} != 0.0f)"),
+                }
+            }
+            Expr::Bitcast { to, value } => {
+                let from = self.ty(value);
+                let a = self.expr(value);
+                if from == *to {
+                    a
+                } else {
+                    format!("bitcast<{}>({a})", wgsl_type(*to))
+                }
+            }
+        }
+    }
+
+    fn block(&mut self, stmts: &[Stmt], depth: usize, path: &str) {
+        self.scopes.push(Vec::new());
+        for (i, s) in stmts.iter().enumerate() {
+            self.stmt(s, depth, &format!("{path}[{i}]"));
+        }
+        self.scopes.pop();
+    }
+
+    fn declare(&mut self, name: &str, ty: ScalarType) {
+        if let Some(s) = self.scopes.last_mut() {
+            s.push((name.to_string(), ty));
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt, d: usize, path: &str) {
+        match s {
+            Stmt::Let { name, ty, value } => {
+                let v = self.expr(value);
+                self.line(d, &format!("var v_{name}: {} = {v};", wgsl_type(*ty)));
+                self.declare(name, *ty);
+            }
+            Stmt::Assign { name, value } => {
+                let v = self.expr(value);
+                self.line(d, &format!("v_{name} = {v};"));
+            }
+            Stmt::Store { buffer, index, value } => {
+                let (i, v) = (self.expr(index), self.expr(value));
+                self.line(d, &format!("store_{buffer}({i}, {v});"));
+            }
+            Stmt::Atomic { op, buffer, index, args, result } => {
+                let mut call_args = vec![self.expr(index)];
+                call_args.extend(args.iter().map(|a| self.expr(a)));
+                let call = format!("{}_{buffer}({})", atomic_helper(*op), call_args.join(", "));
+                match result {
+                    Some(r) => {
+                        self.line(d, &format!("let v_{r}: u32 = {call};"));
+                        self.declare(r, ScalarType::U32);
+                    }
+                    None => self.line(d, &format!("{call};")),
+                }
+            }
+            Stmt::If { cond, then, otherwise } => {
+                let c = self.expr(cond);
+                self.line(d, &format!("if ({c}) {{"));
+                self.block(then, d + 1, &format!("{path}.then"));
+                if otherwise.is_empty() {
+                    self.line(d, "}");
+                } else {
+                    self.line(d, "} else {");
+                    self.block(otherwise, d + 1, &format!("{path}.otherwise"));
+                    self.line(d, "}");
+                }
+            }
+            Stmt::For { var, from, to, body } => {
+                let id = self.loops.len();
+                self.loops.push(path.to_string());
+                let (f, t) = (self.expr(from), self.expr(to));
+                self.line(d, &format!("// for loop {id} ({path})"));
+                self.line(d, "{");
+                self.line(d + 1, &format!("let to_{id}: u32 = {t};"));
+                self.line(d + 1, &format!("var i_{id}: u32 = {f};"));
+                self.line(d + 1, &format!("var left_{id}: bool = false;"));
+                self.line(d + 1, &format!("for (; i_{id} < to_{id}; i_{id} = i_{id} + 1u) {{"));
+                self.line(d + 2, &format!("let v_{var}: u32 = i_{id};"));
+                self.scopes.push(vec![(var.clone(), ScalarType::U32)]);
+                self.loop_stack.push(LoopKind::For(id));
+                self.block(body, d + 2, &format!("{path}.body"));
+                self.loop_stack.pop();
+                self.scopes.pop();
+                self.line(d + 1, "}");
+                self.line(d + 1, "// Short of its bound without a break: a driver cut the loop off.");
+                self.line(
+                    d + 1,
+                    &format!(
+                        "if (!left_{id} && i_{id} < to_{id}) {{ ml_report(gid.x, {id}u | {OUTCOME_CUTOFF_BIT:#x}u); }}"
+                    ),
+                );
+                self.line(d, "}");
+            }
+            Stmt::PersistentLoop { fuel, exit_when, body, on_exhausted } => {
+                let id = self.loops.len();
+                self.loops.push(path.to_string());
+                let f = self.expr(fuel);
+                self.line(d, &format!("// persistent loop {id} ({path})"));
+                self.line(d, "{");
+                self.line(d + 1, &format!("let fuel_{id}: u32 = {f};"));
+                self.line(d + 1, &format!("var iter_{id}: u32 = 0u;"));
+                self.line(d + 1, &format!("var left_{id}: bool = false;"));
+                self.line(d + 1, &format!("var out_of_fuel_{id}: bool = false;"));
+                self.line(d + 1, "loop {");
+                self.line(d + 2, &format!("if (iter_{id} >= fuel_{id}) {{ out_of_fuel_{id} = true; break; }}"));
+                let x = self.expr(exit_when);
+                self.line(d + 2, &format!("if ({x}) {{ left_{id} = true; break; }}"));
+                self.line(d + 2, &format!("iter_{id} = iter_{id} + 1u;"));
+                self.loop_stack.push(LoopKind::Persistent(id));
+                self.block(body, d + 2, &format!("{path}.body"));
+                self.loop_stack.pop();
+                self.line(d + 1, "}");
+                self.line(d + 1, &format!("if (out_of_fuel_{id}) {{"));
+                self.line(d + 2, &format!("ml_report(gid.x, {id}u);"));
+                self.block(on_exhausted, d + 2, &format!("{path}.on_exhausted"));
+                self.line(d + 1, &format!("}} else if (!left_{id}) {{"));
+                self.line(d + 2, "// Left with fuel, no exit and no break: a driver cut the loop off.");
+                self.line(d + 2, &format!("ml_report(gid.x, {id}u | {OUTCOME_CUTOFF_BIT:#x}u);"));
+                self.line(d + 1, "}");
+                self.line(d, "}");
+            }
+            Stmt::Break => match self.loop_stack.last() {
+                Some(LoopKind::Persistent(id) | LoopKind::For(id)) => {
+                    let id = *id;
+                    self.line(d, &format!("left_{id} = true;"));
+                    self.line(d, "break;");
+                }
+                None => self.line(d, "break;"),
+            },
+            Stmt::Return => self.line(d, "return;"),
+            Stmt::Barrier => {
+                self.line(d, "storageBarrier();");
+                self.line(d, "workgroupBarrier();");
+            }
+        }
+    }
+}
+
+fn atomic_helper(op: AtomicOp) -> &'static str {
+    match op {
+        AtomicOp::Load => "atomic_load",
+        AtomicOp::Store => "atomic_store",
+        AtomicOp::Add => "atomic_add",
+        AtomicOp::Sub => "atomic_sub",
+        AtomicOp::And => "atomic_and",
+        AtomicOp::Or => "atomic_or",
+        AtomicOp::Xor => "atomic_xor",
+        AtomicOp::Min => "atomic_min",
+        AtomicOp::Max => "atomic_max",
+        AtomicOp::Exchange => "atomic_exchange",
+        AtomicOp::CompareExchange => "atomic_compare_exchange",
+    }
+}
+
+/// The WGSL builtin behind an atomic read-modify-write op.
+fn atomic_builtin(op: AtomicOp) -> Option<&'static str> {
+    match op {
+        AtomicOp::Add => Some("atomicAdd"),
+        AtomicOp::Sub => Some("atomicSub"),
+        AtomicOp::And => Some("atomicAnd"),
+        AtomicOp::Or => Some("atomicOr"),
+        AtomicOp::Xor => Some("atomicXor"),
+        AtomicOp::Min => Some("atomicMin"),
+        AtomicOp::Max => Some("atomicMax"),
+        AtomicOp::Exchange => Some("atomicExchange"),
+        AtomicOp::Load | AtomicOp::Store | AtomicOp::CompareExchange => None,
+    }
+}
+
+/// The bounds-checked helpers each buffer needs, and the semantic helpers.
+fn helpers(program: &ValidProgram) -> String {
+    let mut atomics: HashSet<(String, AtomicOp)> = HashSet::new();
+    let mut used = |b: &String, op: AtomicOp| {
+        atomics.insert((b.clone(), op));
+    };
+    visit_stmts(&program.body, &mut |s| {
+        if let Stmt::Atomic { op, buffer, .. } = s {
+            used(buffer, *op);
+        }
+    });
+    let mut h = String::new();
+    h.push_str(SEMANTIC_HELPERS);
+    for b in &program.buffers {
+        let (n, w) = (&b.name, b.words);
+        let _ = writeln!(
+            h,
+            "fn load_{n}(i: u32) -> u32 {{ if (i < {w}u) {{ return atomicLoad(&b_{n}[i]); }} return 0u; }}"
+        );
+        let _ = writeln!(h, "fn store_{n}(i: u32, v: u32) {{ if (i < {w}u) {{ atomicStore(&b_{n}[i], v); }} }}");
+        for op in AtomicOp::ALL {
+            if !atomics.contains(&(n.clone(), op)) {
+                continue;
+            }
+            let name = atomic_helper(op);
+            match op {
+                AtomicOp::Load => {
+                    let _ = writeln!(h, "fn {name}_{n}(i: u32) -> u32 {{ return load_{n}(i); }}");
+                }
+                AtomicOp::Store => {
+                    let _ = writeln!(h, "fn {name}_{n}(i: u32, v: u32) {{ store_{n}(i, v); }}");
+                }
+                AtomicOp::CompareExchange => {
+                    let _ = writeln!(
+                        h,
+                        "fn {name}_{n}(i: u32, e: u32, d: u32) -> u32 {{\n    if (i >= {w}u) {{ return 0u; }}\n    \
+                         // Strong: retry while the old value matched but nothing was exchanged.\n    \
+                         for (var t = 0u; t < {CAS_RETRIES}u; t = t + 1u) {{\n        \
+                         let r = atomicCompareExchangeWeak(&b_{n}[i], e, d);\n        \
+                         if (r.exchanged || r.old_value != e) {{ return r.old_value; }}\n    }}\n    return e ^ 1u;\n}}"
+                    );
+                }
+                AtomicOp::Add
+                | AtomicOp::Sub
+                | AtomicOp::And
+                | AtomicOp::Or
+                | AtomicOp::Xor
+                | AtomicOp::Min
+                | AtomicOp::Max
+                | AtomicOp::Exchange => {
+                    let builtin = atomic_builtin(op).unwrap_or("atomicAdd");
+                    let _ = writeln!(
+                        h,
+                        "fn {name}_{n}(i: u32, v: u32) -> u32 {{ if (i < {w}u) {{ return {builtin}(&b_{n}[i], v); }} return 0u; }}"
+                    );
+                }
+            }
+        }
+    }
+    h.push('\n');
+    h
+}
+
+const SEMANTIC_HELPERS: &str = "\
+fn ml_div_u32(a: u32, b: u32) -> u32 { if (b == 0u) { return a; } return a / b; }
+fn ml_rem_u32(a: u32, b: u32) -> u32 { if (b == 0u) { return 0u; } return a % b; }
+fn ml_div_i32(a: i32, b: i32) -> i32 {
+    if (b == 0i || (a == bitcast<i32>(0x80000000u) && b == -1i)) { return a; }
+    return a / b;
+}
+fn ml_rem_i32(a: i32, b: i32) -> i32 {
+    if (b == 0i || (a == bitcast<i32>(0x80000000u) && b == -1i)) { return 0i; }
+    return a % b;
+}
+fn ml_f32_to_u32(x: f32) -> u32 {
+    if (x != x || x <= 0.0f) { return 0u; }
+    if (x >= 4294967296.0f) { return 0xffffffffu; }
+    return u32(x);
+}
+fn ml_f32_to_i32(x: f32) -> i32 {
+    if (x != x) { return 0i; }
+    if (x >= 2147483648.0f) { return 2147483647i; }
+    if (x <= -2147483648.0f) { return bitcast<i32>(0x80000000u); }
+    return i32(x);
+}
+fn ml_report(lane: u32, what: u32) {
+    let k = atomicAdd(&ml_outcome[0], 1u);
+    if (k < 1024u) {
+        atomicStore(&ml_outcome[1u + 2u * k], lane);
+        atomicStore(&ml_outcome[2u + 2u * k], what);
+    }
+}
+
+";
