@@ -127,7 +127,7 @@ pub fn capabilities(adapter: &wgpu::Adapter) -> Capabilities {
         max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
         max_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
         max_storage_buffers_per_stage: limits.max_storage_buffers_per_shader_stage,
-        max_storage_buffer_binding_size: u64::from(limits.max_storage_buffer_binding_size),
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
         timestamp_query: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
         loop_iteration_limit: is_llvmpipe(&info).then_some(LLVMPIPE_LOOP_ITERATIONS),
         progress_width: None,

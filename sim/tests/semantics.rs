@@ -183,6 +183,6 @@ fn statements_match_the_spec() {
             assert_eq!(lanes.len(), 1);
             assert_eq!(lanes[0].loop_path, "body[23]");
         }
-        Outcome::Completed => panic!("the first loop ran out of fuel: that is an outcome to report"),
+        other => panic!("the first loop ran out of fuel: that is an outcome to report, got {other:?}"),
     }
 }

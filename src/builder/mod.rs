@@ -194,6 +194,20 @@ pub(crate) struct Handler {
 
 /// Build and validate the program for `opts`.
 pub fn build(opts: &BuildOptions) -> Result<ValidProgram, BuildError> {
+    build_with(opts, None)
+}
+
+/// The one-dispatch-per-slot benchmark baseline for `opts` (every built-in handler, one
+/// lane per dispatch; dispatch it once per slot).
+pub fn build_dispatch_per_slot(opts: &BuildOptions) -> Result<ValidProgram, BuildError> {
+    let mut o = opts.clone();
+    o.workgroup_size = 1;
+    build_with(&o, Some(modes::dispatch_per_slot))
+}
+
+type Skeleton = fn(&BuildOptions, &[Handler]) -> Block;
+
+fn build_with(opts: &BuildOptions, skeleton: Option<Skeleton>) -> Result<ValidProgram, BuildError> {
     crate::geometry::Geometry::once(opts.slots, opts.workgroup_size)?;
     if opts.slots > MAX_SLOTS {
         return Err(BuildError::TooManySlots { slots: opts.slots });
@@ -217,13 +231,15 @@ pub fn build(opts: &BuildOptions) -> Result<ValidProgram, BuildError> {
     let mut handlers: Vec<Handler> =
         builtins.iter().map(|&op| Handler { opcode: op.opcode(), body: handlers::builtin_body(op, opts) }).collect();
     handlers.extend(opts.user_handlers.iter().map(|h| Handler { opcode: h.opcode, body: h.body.clone() }));
-    let body = match opts.mode {
-        Mode::Once => modes::once(opts, &handlers),
-        Mode::Persistent | Mode::Jit => modes::persistent(opts, &handlers),
-        Mode::Priority => modes::priority(opts, &handlers),
+    let body = match (skeleton, opts.mode) {
+        (Some(f), _) => f(opts, &handlers),
+        (None, Mode::Once) => modes::once(opts, &handlers),
+        (None, Mode::Persistent | Mode::Jit) => modes::persistent(opts, &handlers),
+        (None, Mode::Priority) => modes::priority(opts, &handlers),
     };
+    let variant = if skeleton.is_some() { "dispatch_per_slot" } else { opts.mode.name() };
     let program = Program {
-        name: format!("megaloop_{}_{}", opts.mode.name(), opts.slots),
+        name: format!("megaloop_{variant}_{}", opts.slots),
         workgroup_size: opts.workgroup_size,
         buffers: protocol_buffers(opts),
         body,

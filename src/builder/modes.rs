@@ -6,7 +6,7 @@ use crate::builder::names::buffers::*;
 use crate::builder::slot::{exit_condition, try_slot};
 use crate::builder::{BuildOptions, Handler};
 use crate::ir::build::stmt::*;
-use crate::ir::{Block, Builtin, Expr, ScalarType, Stmt};
+use crate::ir::{AtomicOp, Block, Builtin, Expr, ScalarType, Stmt};
 use crate::protocol::layout::*;
 
 fn u(v: u32) -> Expr {
@@ -75,15 +75,23 @@ fn persistent_loop_around(opts: &BuildOptions, prelude: Block, iteration: Block)
     body
 }
 
-/// Persistent (sharded): lane `g` cycles over slots `g, g + lanes, ...`, one per iteration.
+/// Persistent (sharded): lane `g` cycles over slots `g, g + lanes, ...`, one per
+/// iteration, starting at its first shard slot at or after SCAN_START.
 pub fn persistent(opts: &BuildOptions, handlers: &[Handler]) -> Block {
+    let start = || var("ml_scan");
+    let first = start() + (var("ml_gid") + var("ml_lanes") - start() % var("ml_lanes")) % var("ml_lanes");
+    let prelude = vec![
+        let_u32("ml_scan", Expr::load(CONTROL, u(CTRL_SCAN_START)).min(u(opts.slots - 1))),
+        let_u32("ml_cursor", first),
+        if_(var("ml_cursor").ge(u(opts.slots)), vec![assign("ml_cursor", var("ml_gid"))]),
+    ];
     let mut iteration = vec![
         let_u32("ml_slot", var("ml_cursor")),
         assign("ml_cursor", var("ml_cursor") + var("ml_lanes")),
         if_(var("ml_cursor").ge(u(opts.slots)), vec![assign("ml_cursor", var("ml_gid"))]),
     ];
     iteration.extend(try_slot(opts, handlers, var("ml_slot"), vec![]));
-    persistent_loop_around(opts, vec![let_u32("ml_cursor", var("ml_gid"))], iteration)
+    persistent_loop_around(opts, prelude, iteration)
 }
 
 /// Priority: each iteration scans the partitions CRITICAL first, or IDLE first once the
@@ -117,4 +125,13 @@ pub fn priority(opts: &BuildOptions, handlers: &[Handler]) -> Block {
         for_("ml_k", u(0), u(PRIORITY_LEVELS), vec![if_(!found(), scan_partition)]),
     ];
     persistent_loop_around(opts, vec![], iteration)
+}
+
+/// The benchmark baseline: one slot per dispatch of one lane. Each dispatch takes the
+/// next slot from control word CTRL_BASELINE_HEAD, so the host dispatches the same
+/// program once per slot.
+pub fn dispatch_per_slot(opts: &BuildOptions, handlers: &[Handler]) -> Block {
+    let mut body = vec![atomic(AtomicOp::Add, CONTROL, u(CTRL_BASELINE_HEAD), vec![u(1)], Some("ml_slot"))];
+    body.push(if_(var("ml_slot").lt(u(opts.slots)), try_slot(opts, handlers, var("ml_slot"), vec![])));
+    body
 }

@@ -212,26 +212,39 @@ impl Ring {
 
     /// PUBLISHED slots whose tenant is authorised: what an epoch can settle.
     pub fn runnable(&self) -> Result<u32, HostError> {
-        let control = self.control()?;
-        Ok(
-            self.slots()?
-                .iter()
-                .filter(|s| s.status == Status::Published && control.tenant_authorised(s.tenant))
-                .count() as u32,
-        )
+        Ok(self.runnable_slots()?.0)
     }
 
-    /// Run one epoch: set DRAIN_TARGET to the runnable slots, reset SETTLED, run, then
-    /// service IO and clear an acknowledged SHUTDOWN.
+    /// How many slots are runnable, and the index of the first.
+    fn runnable_slots(&self) -> Result<(u32, u32), HostError> {
+        let control = self.control()?;
+        let ring = &self.buffers[RING];
+        let (mut count, mut first) = (0u32, None);
+        for (i, slot) in ring.chunks_exact(SLOT_WORDS as usize).enumerate() {
+            let status = Status::from_word(slot[0]).ok_or(CodecError::BadStatus { slot: i, value: slot[0] })?;
+            if status == Status::Published && control.tenant_authorised(slot[SLOT_TENANT as usize]) {
+                count += 1;
+                first.get_or_insert(i as u32);
+            }
+        }
+        Ok((count, first.unwrap_or(0)))
+    }
+
+    /// Run one epoch: set DRAIN_TARGET to the runnable slots and SCAN_START to the first,
+    /// reset SETTLED, FUEL_EXHAUSTED and LOOP_CUTOFF, run, then service IO and clear an
+    /// acknowledged SHUTDOWN.
     pub fn run_epoch(
         &mut self,
         backend: &mut dyn Backend,
         geometry: Geometry,
         mut io: Option<&mut (dyn IoEpochService + '_)>,
     ) -> Result<EpochReport, HostError> {
-        let target = self.runnable()?;
+        let (target, first) = self.runnable_slots()?;
         self.set_control_word(CTRL_DRAIN_TARGET, target);
-        self.set_control_word(CTRL_SETTLED, 0);
+        self.set_control_word(CTRL_SCAN_START, first);
+        for word in [CTRL_SETTLED, CTRL_FUEL_EXHAUSTED, CTRL_LOOP_CUTOFF] {
+            self.set_control_word(word, 0);
+        }
         let service = io.as_deref_mut().map(|s| s.as_host_service());
         let report = backend.run(&self.program, geometry, &mut self.buffers, service)?;
         if let Some(io) = io {

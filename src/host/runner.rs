@@ -72,7 +72,8 @@ impl RunConfig {
         if let Some(limit) = backend.loop_iteration_limit() {
             let per_round = match self.mode {
                 Mode::Priority => slots.saturating_add(8),
-                Mode::Once | Mode::Persistent | Mode::Jit => 4,
+                // Measured on lavapipe: about 6 counted iterations per persistent round.
+                Mode::Once | Mode::Persistent | Mode::Jit => 8,
             };
             self.fuel_cap = Some((limit / per_round.max(1)).max(1));
         }

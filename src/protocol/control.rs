@@ -44,7 +44,8 @@ pub struct Control {
     pub io_cursor: u32,
     /// Word 148.
     pub loop_cutoff: u32,
-    /// Words 149..160 (unused, kept so round trips are exact).
+    /// Words 149..160 (149: the benchmark baseline's head; the rest unused; kept so
+    /// round trips are exact).
     pub reserved: Vec<u32>,
     /// Words 160..: handler results.
     pub observables: Vec<u32>,

@@ -75,6 +75,12 @@ pub const CTRL_IO_CURSOR: u32 = 147;
 /// Control word: lanes that left the persistent loop with fuel left and the exit
 /// condition unmet, i.e. a driver cut the loop off (megaloop).
 pub const CTRL_LOOP_CUTOFF: u32 = 148;
+/// Control word: next slot of the one-dispatch-per-slot benchmark baseline (megaloop;
+/// only the baseline program uses it).
+pub const CTRL_BASELINE_HEAD: u32 = 149;
+/// Control word: the slot where persistent sweeps start this epoch (host-set: the first
+/// runnable slot), so lanes do not spend fuel on slots settled in earlier epochs (megaloop).
+pub const CTRL_SCAN_START: u32 = 150;
 /// First observable word (handler results).
 pub const CTRL_OBSERVABLES: u32 = 160;
 /// Default number of observable words.
@@ -201,6 +207,8 @@ layout_table! {
         CTRL_DEBUG_DROPPED => "debug records dropped",
         CTRL_IO_CURSOR => "next IO entry to allocate",
         CTRL_LOOP_CUTOFF => "lanes cut off by the driver",
+        CTRL_BASELINE_HEAD => "next slot of the one-dispatch-per-slot baseline",
+        CTRL_SCAN_START => "slot where persistent sweeps start this epoch",
         CTRL_OBSERVABLES => "first observable word",
         DEFAULT_OBSERVABLES => "default observable words";
     "debug log":

@@ -134,7 +134,7 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         "lanes_out_of_fuel": exhausted,
         "lanes_cut_off": cutoff,
         "runnable_left": runnable,
-        "drained": runnable == 0 && exhausted == 0 && cutoff == 0,
+        "drained": runnable == 0 && cutoff == 0,
         "elapsed_s": elapsed,
         "slots_per_s": if elapsed > 0.0 { settled as f64 / elapsed } else { 0.0 },
     }))
