@@ -82,6 +82,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.workgroup_size = positive("--workgroup-size", args.workgroup_size)?;
         if let Some(w) = args.workgroups {
             config.max_workgroups = positive("--workgroups", w)?;
+        } else if args.backend == BackendChoice::Gpu {
+            // Persistent launches are capped by the discovered co-resident count.
+            config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
         }
         config.fit(backend, slots)?;
         let mut opts = workload.build_options(mode);
@@ -89,7 +92,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let geometry = config.geometry(slots)?;
         let ring = workload.ring(opts, config.fuel_for(&geometry))?;
         let (mut program_times, mut wall_times, mut epochs) = (Vec::new(), Vec::new(), 0);
-        for _ in 0..repeat {
+        // Repetition 0 is untimed: it compiles the pipeline (drivers compile lazily).
+        for rep in 0..=repeat {
             // One drain: a single epoch where the device allows it; where a driver caps
             // loop iterations (lavapipe), as many epochs as it takes, all timed.
             let mut r = ring.clone();
@@ -100,6 +104,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "{} mode settled {settled} of {slots} slots: not a valid measurement",
                 mode.name()
             );
+            if rep == 0 {
+                continue;
+            }
             program_times.push(reports.iter().map(|e| e.device_time.unwrap_or(e.elapsed)).sum());
             wall_times.push(reports.iter().map(|e| e.elapsed).sum());
             epochs = reports.len();
@@ -163,11 +170,14 @@ fn baseline(gpu: &mut megaloop_gpu::GpuBackend, slots: u32, repeat: u32) -> anyh
     let ring = workload.ring(opts, 0)?;
     let geometry = Geometry { workgroup_size: 1, workgroups: 1, slots };
     let (mut program_times, mut wall_times) = (Vec::new(), Vec::new());
-    for _ in 0..repeat {
+    for rep in 0..=repeat {
         let mut buffers = ring.buffers().to_vec();
         let report = gpu.run_dispatches(&program, geometry, &mut buffers, slots)?;
         let done = buffers[0][megaloop::protocol::layout::CTRL_DONE_COUNT as usize];
         ensure!(done == slots, "the baseline completed {done} of {slots} slots: not a valid measurement");
+        if rep == 0 {
+            continue;
+        }
         program_times.push(report.device_time.unwrap_or(report.elapsed));
         wall_times.push(report.elapsed);
     }

@@ -54,6 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.max_workgroups = positive("--workgroups", w)?;
     } else if args.backend == BackendChoice::SimDet {
         config.max_workgroups = 4;
+    } else if args.backend == BackendChoice::Gpu {
+        // Persistent launches are capped by the discovered co-resident count.
+        config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
     }
     config.fuel = args.fuel;
     config.max_epochs = positive("--max-epochs", args.max_epochs)?;
