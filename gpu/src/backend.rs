@@ -10,7 +10,7 @@ use crate::device::{capabilities, select_adapter, Capabilities, Device, GpuError
 use crate::occupancy;
 use crate::wgsl::{lower, OUTCOME_CUTOFF_BIT, OUTCOME_ENTRIES, OUTCOME_WORDS};
 use megaloop::geometry::Geometry;
-use megaloop::host::{check_buffers, Backend, BackendError, ExhaustedLane, HostService, Outcome, RunReport};
+use megaloop::host::{check_launch, Backend, BackendError, ExhaustedLane, HostService, Outcome, RunReport};
 use megaloop::ir::ValidProgram;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -159,19 +159,7 @@ impl GpuBackend {
         buffers: &mut [Vec<u32>],
         dispatches: u32,
     ) -> Result<RunReport, BackendError> {
-        check_buffers(program, buffers)?;
-        if geometry.workgroup_size != program.workgroup_size
-            || geometry.workgroups == 0
-            || geometry.workgroups > self.caps.max_workgroups_per_dimension
-        {
-            return Err(BackendError::Geometry {
-                geometry,
-                reason: format!(
-                    "needs the program's workgroup size {} and 1..={} workgroups",
-                    program.workgroup_size, self.caps.max_workgroups_per_dimension
-                ),
-            });
-        }
+        check_launch(program, geometry, buffers, self.caps.max_workgroups_per_dimension)?;
         if self.dev.is_lost() {
             return Err(BackendError::Device("the device was lost; open a new backend".into()));
         }

@@ -4,7 +4,7 @@
 //! Pure expressions become flat [`Op`] sequences that write registers; statements
 //! become [`Node`]s. Values are u32 words (bool 0/1, i32 and f32 as bits).
 
-use megaloop::ir::Builtin;
+use megaloop::ir::{AtomicOp, Builtin};
 
 /// A register index.
 pub type Reg = u32;
@@ -117,23 +117,6 @@ pub enum Op {
     LoadConst { dst: Reg, buf: u16, index: u32 },
 }
 
-/// A typed atomic operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum AtomicKind {
-    Load,
-    Store,
-    Add,
-    Sub,
-    And,
-    Or,
-    Xor,
-    Min,
-    Max,
-    Exchange,
-    CompareExchange,
-}
-
 /// A statement.
 #[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq)]
@@ -146,7 +129,7 @@ pub enum Node {
     /// `buffer[idx] = val` for active lanes.
     Store { buf: u16, idx: Reg, val: Reg },
     /// An atomic for active lanes, in lane order.
-    Atomic { kind: AtomicKind, buf: u16, idx: Reg, a: Reg, b: Reg, dst: Option<Reg> },
+    Atomic { op: AtomicOp, buf: u16, idx: Reg, a: Reg, b: Reg, dst: Option<Reg> },
     /// Two-way branch on `cond`.
     If { cond: Reg, then: Vec<Node>, otherwise: Vec<Node> },
     /// Counted loop: `var` from `var`'s current value while `< to`.

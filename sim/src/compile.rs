@@ -9,7 +9,7 @@
 use crate::code::*;
 use crate::SimError;
 use megaloop::ir::validate::{type_of, TypeEnv};
-use megaloop::ir::{AtomicOp, BinaryOp, Block, Expr, Literal, ScalarType, Stmt, UnaryOp, ValidProgram};
+use megaloop::ir::{BinaryOp, Block, Expr, Literal, ScalarType, Stmt, UnaryOp, ValidProgram};
 use std::collections::HashMap;
 
 /// Compile a validated program.
@@ -135,22 +135,6 @@ pub fn cast_kind(from: ScalarType, to: ScalarType) -> Conv {
         (F32, F32) | (Bool, Bool) => Conv::Bits,
         (U32 | I32, Bool) => Conv::IntToBool,
         (F32, Bool) => Conv::F32ToBool,
-    }
-}
-
-fn atomic_kind(op: AtomicOp) -> AtomicKind {
-    match op {
-        AtomicOp::Load => AtomicKind::Load,
-        AtomicOp::Store => AtomicKind::Store,
-        AtomicOp::Add => AtomicKind::Add,
-        AtomicOp::Sub => AtomicKind::Sub,
-        AtomicOp::And => AtomicKind::And,
-        AtomicOp::Or => AtomicKind::Or,
-        AtomicOp::Xor => AtomicKind::Xor,
-        AtomicOp::Min => AtomicKind::Min,
-        AtomicOp::Max => AtomicKind::Max,
-        AtomicOp::Exchange => AtomicKind::Exchange,
-        AtomicOp::CompareExchange => AtomicKind::CompareExchange,
     }
 }
 
@@ -354,7 +338,7 @@ impl Compiler {
                 if !ops.is_empty() {
                     nodes.push(Node::Eval(ops));
                 }
-                nodes.push(Node::Atomic { kind: atomic_kind(*op), buf, idx, a: regs[0], b: regs[1], dst });
+                nodes.push(Node::Atomic { op: *op, buf, idx, a: regs[0], b: regs[1], dst });
                 if let (Some(name), Some(reg)) = (result, dst) {
                     self.declare(name, reg, ScalarType::U32)?;
                 }

@@ -13,7 +13,7 @@ use crate::mask::Mask;
 use crate::memory::Memory;
 use crate::sync::Ordering::Relaxed;
 use megaloop::host::ExhaustedLane;
-use megaloop::ir::Builtin;
+use megaloop::ir::{AtomicOp, Builtin};
 
 /// What kind of shared access a lane made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -393,7 +393,7 @@ impl<'a, H: Hooks> Warp<'a, H> {
                     }
                 }
             }
-            Node::Atomic { kind, buf, idx, a, b, dst } => self.atomic(*kind, *buf, *idx, *a, *b, *dst, live),
+            Node::Atomic { op, buf, idx, a, b, dst } => self.atomic(*op, *buf, *idx, *a, *b, *dst, live),
             Node::If { cond, then, otherwise } => {
                 let t = self.lanes_where(live, *cond);
                 let e = live.and_not(t);
@@ -481,10 +481,10 @@ impl<'a, H: Hooks> Warp<'a, H> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn atomic(&mut self, kind: AtomicKind, buf: u16, idx: Reg, a: Reg, b: Reg, dst: Option<Reg>, live: Mask) {
+    fn atomic(&mut self, kind: AtomicOp, buf: u16, idx: Reg, a: Reg, b: Reg, dst: Option<Reg>, live: Mask) {
         // Adds of one word by the whole warp whose old values nobody reads are one add of
         // the sum: the lanes' adds happen back to back, a valid relaxed execution.
-        if !H::SEES_ACCESSES && dst.is_none() && matches!(kind, AtomicKind::Add | AtomicKind::Sub) {
+        if !H::SEES_ACCESSES && dst.is_none() && matches!(kind, AtomicOp::Add | AtomicOp::Sub) {
             let mut lanes = live.lanes();
             if let Some(first) = lanes.next() {
                 let index = self.reg(idx, first);
@@ -497,7 +497,7 @@ impl<'a, H: Hooks> Warp<'a, H> {
                 if uniform {
                     if let Some(word) = self.mem.word(buf, index) {
                         match kind {
-                            AtomicKind::Add => word.fetch_add(sum, Relaxed),
+                            AtomicOp::Add => word.fetch_add(sum, Relaxed),
                             _ => word.fetch_sub(sum, Relaxed),
                         };
                     }
@@ -513,20 +513,20 @@ impl<'a, H: Hooks> Warp<'a, H> {
             let old = match self.mem.word(buf, index) {
                 None => 0,
                 Some(word) => match kind {
-                    AtomicKind::Load => word.load(Relaxed),
-                    AtomicKind::Store => {
+                    AtomicOp::Load => word.load(Relaxed),
+                    AtomicOp::Store => {
                         word.store(x, Relaxed);
                         x
                     }
-                    AtomicKind::Add => word.fetch_add(x, Relaxed),
-                    AtomicKind::Sub => word.fetch_sub(x, Relaxed),
-                    AtomicKind::And => word.fetch_and(x, Relaxed),
-                    AtomicKind::Or => word.fetch_or(x, Relaxed),
-                    AtomicKind::Xor => word.fetch_xor(x, Relaxed),
-                    AtomicKind::Min => word.fetch_min(x, Relaxed),
-                    AtomicKind::Max => word.fetch_max(x, Relaxed),
-                    AtomicKind::Exchange => word.swap(x, Relaxed),
-                    AtomicKind::CompareExchange => match word.compare_exchange(x, y, Relaxed, Relaxed) {
+                    AtomicOp::Add => word.fetch_add(x, Relaxed),
+                    AtomicOp::Sub => word.fetch_sub(x, Relaxed),
+                    AtomicOp::And => word.fetch_and(x, Relaxed),
+                    AtomicOp::Or => word.fetch_or(x, Relaxed),
+                    AtomicOp::Xor => word.fetch_xor(x, Relaxed),
+                    AtomicOp::Min => word.fetch_min(x, Relaxed),
+                    AtomicOp::Max => word.fetch_max(x, Relaxed),
+                    AtomicOp::Exchange => word.swap(x, Relaxed),
+                    AtomicOp::CompareExchange => match word.compare_exchange(x, y, Relaxed, Relaxed) {
                         Ok(old) | Err(old) => old,
                     },
                 },

@@ -17,7 +17,7 @@ pub mod schedule;
 pub mod sync;
 
 use megaloop::geometry::Geometry;
-use megaloop::host::{check_buffers, Backend, BackendError, HostService, Outcome, RunReport};
+use megaloop::host::{check_launch, Backend, BackendError, HostService, Outcome, RunReport};
 use megaloop::ir::ValidProgram;
 use memory::Memory;
 use schedule::deterministic::Trace;
@@ -107,16 +107,7 @@ impl Backend for SimBackend {
         buffers: &mut [Vec<u32>],
         service: Option<&mut dyn HostService>,
     ) -> Result<RunReport, BackendError> {
-        check_buffers(program, buffers)?;
-        if geometry.workgroup_size != program.workgroup_size || geometry.workgroups == 0 {
-            return Err(BackendError::Geometry {
-                geometry,
-                reason: format!(
-                    "the program's workgroup size is {} and at least one workgroup is needed",
-                    program.workgroup_size
-                ),
-            });
-        }
+        check_launch(program, geometry, buffers, u32::MAX)?;
         let start = Instant::now();
         let code = compile::compile(program)?;
         let mem = Memory::from_host(buffers);

@@ -151,6 +151,29 @@ pub trait Backend {
     ) -> Result<RunReport, BackendError>;
 }
 
+/// Check a launch before running it: the host buffers match the program's declarations,
+/// and the geometry has the program's workgroup size and `1..=max_workgroups` workgroups.
+pub fn check_launch(
+    program: &ValidProgram,
+    geometry: Geometry,
+    buffers: &[Vec<u32>],
+    max_workgroups: u32,
+) -> Result<(), BackendError> {
+    if geometry.workgroup_size != program.workgroup_size
+        || geometry.workgroups == 0
+        || geometry.workgroups > max_workgroups
+    {
+        return Err(BackendError::Geometry {
+            geometry,
+            reason: format!(
+                "needs the program's workgroup size {} and 1..={max_workgroups} workgroups",
+                program.workgroup_size
+            ),
+        });
+    }
+    check_buffers(program, buffers)
+}
+
 /// Check that the host buffers match the program's declarations.
 pub fn check_buffers(program: &ValidProgram, buffers: &[Vec<u32>]) -> Result<(), BackendError> {
     if buffers.len() != program.buffers.len() {

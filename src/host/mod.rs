@@ -7,4 +7,6 @@ pub mod ring;
 pub mod runner;
 pub mod workload;
 
-pub use backend::{check_buffers, Backend, BackendError, ExhaustedLane, HostService, LiveMemory, Outcome, RunReport};
+pub use backend::{
+    check_buffers, check_launch, Backend, BackendError, ExhaustedLane, HostService, LiveMemory, Outcome, RunReport,
+};

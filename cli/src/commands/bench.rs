@@ -4,7 +4,7 @@
 //! the simulator's lane time), with wall-clock time (upload, run, readback) beside it. On
 //! the GPU it also measures the one-dispatch-per-slot baseline.
 
-use crate::commands::common::{make_backend, positive, BackendChoice, ModeChoice};
+use crate::commands::common::{make_backend, positive, BackendArgs, BackendChoice, ModeChoice};
 use anyhow::ensure;
 use megaloop::builder::build_dispatch_per_slot;
 use megaloop::builder::Mode;
@@ -19,12 +19,8 @@ use std::time::Duration;
 /// Arguments of `megaloop bench`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Executor.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Sim)]
-    backend: BackendChoice,
-    /// GPU adapter (a name substring; default: `MEGALOOP_ADAPTER`, else the best adapter).
-    #[arg(long)]
-    adapter: Option<String>,
+    #[command(flatten)]
+    target: BackendArgs,
     /// Modes to measure (default: once and persistent).
     #[arg(long, value_enum)]
     mode: Vec<ModeChoice>,
@@ -68,10 +64,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let workload = Workload::trivial(slots);
     let mut gpu = None;
     let mut other = None;
-    let backend: &mut dyn Backend = if args.backend == BackendChoice::Gpu {
-        gpu.insert(megaloop_gpu::GpuBackend::new(args.adapter.as_deref())?)
+    let backend: &mut dyn Backend = if args.target.backend == BackendChoice::Gpu {
+        gpu.insert(megaloop_gpu::GpuBackend::new(args.target.adapter.as_deref())?)
     } else {
-        other.insert(make_backend(args.backend, 0, args.adapter.as_deref())?).as_mut()
+        other.insert(make_backend(args.target.backend, 0, args.target.adapter.as_deref())?).as_mut()
     };
     if args.warmup_s > 0.0 {
         warm_up(backend, &workload, args.warmup_s)?;
@@ -82,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.workgroup_size = positive("--workgroup-size", args.workgroup_size)?;
         if let Some(w) = args.workgroups {
             config.max_workgroups = positive("--workgroups", w)?;
-        } else if args.backend == BackendChoice::Gpu {
+        } else if args.target.backend == BackendChoice::Gpu {
             // Persistent launches are capped by the discovered co-resident count.
             config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
         }

@@ -68,6 +68,17 @@ impl WorkloadArgs {
     }
 }
 
+/// The backend flags every workload command takes.
+#[derive(clap::Args, Debug)]
+pub struct BackendArgs {
+    /// Executor.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Sim)]
+    pub backend: BackendChoice,
+    /// GPU adapter (a name substring; default: `MEGALOOP_ADAPTER`, else the best adapter).
+    #[arg(long)]
+    pub adapter: Option<String>,
+}
+
 /// Make the chosen backend (`adapter` picks a GPU adapter by name).
 pub fn make_backend(choice: BackendChoice, seed: u64, adapter: Option<&str>) -> anyhow::Result<Box<dyn Backend>> {
     Ok(match choice {

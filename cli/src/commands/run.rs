@@ -1,7 +1,7 @@
 //! `megaloop run`: run a workload on a backend until drained and print a summary
 //! (a table, or one JSON object with `--json`).
 
-use crate::commands::common::{make_backend, positive, BackendChoice, ModeChoice, WorkloadArgs};
+use crate::commands::common::{make_backend, positive, BackendArgs, BackendChoice, ModeChoice, WorkloadArgs};
 use megaloop::builder::Mode;
 use megaloop::host::runner::{run_workload, RunConfig, WorkloadRun};
 use megaloop::host::Outcome;
@@ -13,12 +13,8 @@ use std::process::ExitCode;
 /// Arguments of `megaloop run`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Executor.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Sim)]
-    backend: BackendChoice,
-    /// GPU adapter (a name substring; default: `MEGALOOP_ADAPTER`, else the best adapter).
-    #[arg(long)]
-    adapter: Option<String>,
+    #[command(flatten)]
+    target: BackendArgs,
     /// Execution mode.
     #[arg(long, value_enum, default_value_t = ModeChoice::Once)]
     mode: ModeChoice,
@@ -52,15 +48,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     config.workgroup_size = positive("--workgroup-size", args.workgroup_size)?;
     if let Some(w) = args.workgroups {
         config.max_workgroups = positive("--workgroups", w)?;
-    } else if args.backend == BackendChoice::SimDet {
+    } else if args.target.backend == BackendChoice::SimDet {
         config.max_workgroups = 4;
-    } else if args.backend == BackendChoice::Gpu {
+    } else if args.target.backend == BackendChoice::Gpu {
         // Persistent launches are capped by the discovered co-resident count.
         config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
     }
     config.fuel = args.fuel;
     config.max_epochs = positive("--max-epochs", args.max_epochs)?;
-    let mut backend = make_backend(args.backend, args.seed, args.adapter.as_deref())?;
+    let mut backend = make_backend(args.target.backend, args.seed, args.target.adapter.as_deref())?;
     let run = run_workload(&workload, backend.as_mut(), &config)?;
     let summary = summarize(&run, &backend.name(), mode, &workload.name)?;
     if args.json {
