@@ -23,6 +23,8 @@ enum Command {
     Check(commands::check::Args),
     /// Measure throughput of the trivial workload.
     Bench(commands::bench::Args),
+    /// Compare the simulator and the GPU on a workload in every mode.
+    Diff(commands::diff::Args),
     /// Run a workload until drained and print a summary.
     Run(commands::run::Args),
     /// List GPU adapters and their capabilities.
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(args),
         Command::Spec(args) => commands::spec::run(args),
         Command::Run(args) => commands::run::run(args),
+        Command::Diff(args) => commands::diff::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Devices(args) => commands::devices::run(args),
         Command::Wgsl(args) => commands::wgsl::run(args),

@@ -1,10 +1,13 @@
 //! megaloop-conformance: what every megaloop backend is checked against.
 //!
 //! - [`snapshot`]: the schedule-independent final state the spec says must agree;
-//! - [`behaviour`]: behavioural checks of the protocol, for any `Backend`.
+//! - [`behaviour`]: behavioural checks of the protocol, for any `Backend`;
+//! - [`engine`]: the executors compared, by name (`sim`, `sim-det:SEED`, `gpu`);
+//! - [`diff`]: the differential comparison and its report.
 //!
-//! The differential engine, generators and the conformance corpus runner arrive with
-//! their issue.
+//! Generators and the conformance corpus runner arrive with their issue.
 
 pub mod behaviour;
+pub mod diff;
+pub mod engine;
 pub mod snapshot;

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod check;
 pub mod common;
 pub mod devices;
+pub mod diff;
 pub mod run;
 pub mod spec;
 pub mod wgsl;

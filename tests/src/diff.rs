@@ -1,0 +1,235 @@
+//! The differential comparison: the same workload and mode on several engines, compared
+//! as the spec says (2.10): schedule-independent words bit for bit, each difference named
+//! by its protocol meaning (`ring slot 17 STATUS: sim DONE, gpu CLAIMED`), and the
+//! schedule-dependent words by their invariants.
+
+use crate::engine::Engine;
+use crate::snapshot::Snapshot;
+use megaloop::builder::Mode;
+use megaloop::host::runner::{run_workload, RunConfig, WorkloadRun};
+use megaloop::host::workload::Workload;
+use megaloop::host::Outcome;
+use megaloop::protocol::layout::*;
+use serde::Serialize;
+
+/// One differing word.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    /// What the word means (`ring slot 17 STATUS`, `control DONE_COUNT`).
+    pub word: String,
+    /// The reference engine's value.
+    pub expected: String,
+    /// The other engine's value.
+    pub got: String,
+}
+
+/// The result of one engine on one mode.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineResult {
+    /// Engine name.
+    pub engine: String,
+    /// Mode.
+    pub mode: &'static str,
+    /// Differences from the reference engine (the first one listed).
+    pub mismatches: Vec<Mismatch>,
+    /// Broken invariants of schedule-dependent words.
+    pub invariant_failures: Vec<String>,
+    /// A failure to run at all.
+    pub error: Option<String>,
+    /// Epochs the drain took.
+    pub epochs: usize,
+}
+
+impl EngineResult {
+    /// Whether this engine agreed with the reference and kept every invariant.
+    pub fn agrees(&self) -> bool {
+        self.mismatches.is_empty() && self.invariant_failures.is_empty() && self.error.is_none()
+    }
+}
+
+/// A whole differential run.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffReport {
+    /// Workload name.
+    pub workload: String,
+    /// Slots.
+    pub slots: usize,
+    /// The reference engine.
+    pub reference: String,
+    /// Every engine x mode result, the reference's own included.
+    pub results: Vec<EngineResult>,
+}
+
+impl DiffReport {
+    /// Whether every engine agreed in every mode.
+    pub fn agrees(&self) -> bool {
+        self.results.iter().all(EngineResult::agrees)
+    }
+}
+
+fn push(out: &mut Vec<Mismatch>, word: String, expected: impl ToString, got: impl ToString) {
+    out.push(Mismatch { word, expected: expected.to_string(), got: got.to_string() });
+}
+
+/// Every schedule-independent difference between two snapshots, named by meaning.
+pub fn compare(expected: &Snapshot, got: &Snapshot) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    if expected.slots.len() != got.slots.len() {
+        push(&mut out, "ring slot count".into(), expected.slots.len(), got.slots.len());
+    }
+    for (i, (a, b)) in expected.slots.iter().zip(&got.slots).enumerate() {
+        if a.status != b.status {
+            push(&mut out, format!("ring slot {i} STATUS"), a.status, b.status);
+        }
+        for (name, x, y) in
+            [("OPCODE", a.opcode, b.opcode), ("TENANT", a.tenant, b.tenant), ("PRIORITY", a.priority, b.priority)]
+        {
+            if x != y {
+                push(&mut out, format!("ring slot {i} {name}"), x, y);
+            }
+        }
+        for (k, (x, y)) in a.args.iter().zip(&b.args).enumerate() {
+            if x != y {
+                push(&mut out, format!("ring slot {i} arg{k}"), x, y);
+            }
+        }
+    }
+    let scalars = [
+        ("control DONE_COUNT", expected.done_count, got.done_count),
+        ("control FAULT_COUNT", expected.fault_count, got.fault_count),
+        ("control SHUTDOWN", expected.shutdown, got.shutdown),
+        ("control EPOCH", expected.epoch, got.epoch),
+        ("control DEBUG_DROPPED", expected.debug_dropped, got.debug_dropped),
+    ];
+    for (name, x, y) in scalars {
+        if x != y {
+            push(&mut out, name.into(), x, y);
+        }
+    }
+    let tables: [(&str, &[u32], &[u32]); 5] = [
+        ("control tenant claims", &expected.tenant_fairness, &got.tenant_fairness),
+        ("control priority claims", &expected.priority_claims, &got.priority_claims),
+        ("control metrics", &expected.metrics, &got.metrics),
+        ("control observable", &expected.observables, &got.observables),
+        ("heap", &expected.heap, &got.heap),
+    ];
+    for (name, a, b) in tables {
+        if a.len() != b.len() {
+            push(&mut out, format!("{name} length"), a.len(), b.len());
+        }
+        for (k, (x, y)) in a.iter().zip(b).enumerate() {
+            if x != y {
+                push(&mut out, format!("{name}[{k}]"), x, y);
+            }
+        }
+    }
+    if expected.debug_records != got.debug_records {
+        push(
+            &mut out,
+            "debug log records (as a multiset)".into(),
+            format!("{} records", expected.debug_records.len()),
+            format!(
+                "{} records, {} differ",
+                got.debug_records.len(),
+                multiset_difference(&expected.debug_records, &got.debug_records)
+            ),
+        );
+    }
+    out
+}
+
+fn multiset_difference(a: &[[u32; 4]], b: &[[u32; 4]]) -> usize {
+    let (mut i, mut j, mut differ) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => {
+                differ += 1;
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                differ += 1;
+                j += 1;
+            }
+        }
+    }
+    differ + (a.len() - i) + (b.len() - j)
+}
+
+/// The invariants of the schedule-dependent words after a drain (spec 2.10).
+pub fn invariants(run: &WorkloadRun) -> Vec<String> {
+    let mut failures = Vec::new();
+    let words = &run.ring.buffers()[0];
+    let cutoff: usize = run.epochs.iter().filter(|e| matches!(e.outcome, Outcome::CutOff { .. })).count();
+    if cutoff > 0 || words[CTRL_LOOP_CUTOFF as usize] != 0 {
+        failures.push(format!("{cutoff} epochs had lanes cut off by the driver: the drain cannot be trusted"));
+    }
+    let lanes = run.geometry.lanes();
+    let starvation = u64::from(words[CTRL_STARVATION as usize]);
+    if starvation > u64::from(STARVATION_THRESHOLD) + lanes {
+        failures.push(format!(
+            "control STARVATION is {starvation}, above the bound {} + {lanes} lanes",
+            STARVATION_THRESHOLD
+        ));
+    }
+    match run.ring.debug_log() {
+        Ok(log) => {
+            let cursor = run.ring.buffers()[2][0];
+            let accounted = 4 * (log.records.len() as u64 + u64::from(log.dropped));
+            if u64::from(cursor) != accounted {
+                failures.push(format!("debug log cursor {cursor} is not 4 x (records + dropped) = {accounted}"));
+            }
+        }
+        Err(e) => failures.push(format!("debug log does not decode: {e}")),
+    }
+    match run.ring.runnable() {
+        Ok(0) => {}
+        Ok(n) => failures.push(format!("{n} runnable slots left after the drain")),
+        Err(e) => failures.push(format!("ring does not decode: {e}")),
+    }
+    failures
+}
+
+/// Run `workload` in every mode of `modes` on every engine and compare each with the
+/// first engine.
+pub fn diff(
+    workload: &Workload,
+    modes: &[Mode],
+    engines: &[Engine],
+    config_for: impl Fn(Mode) -> RunConfig,
+) -> DiffReport {
+    let reference = engines.first().map(ToString::to_string).unwrap_or_default();
+    let mut results = Vec::new();
+    for &mode in modes {
+        let mut reference_snapshot: Option<Snapshot> = None;
+        for engine in engines {
+            let mut result = EngineResult {
+                engine: engine.to_string(),
+                mode: mode.name(),
+                mismatches: vec![],
+                invariant_failures: vec![],
+                error: None,
+                epochs: 0,
+            };
+            let outcome = engine
+                .backend()
+                .and_then(|mut b| run_workload(workload, b.as_mut(), &config_for(mode)).map_err(|e| e.to_string()));
+            match outcome.and_then(|run| Snapshot::of(&run.ring).map(|s| (run, s)).map_err(|e| e.to_string())) {
+                Err(e) => result.error = Some(e),
+                Ok((run, snapshot)) => {
+                    result.epochs = run.epochs.len();
+                    result.invariant_failures = invariants(&run);
+                    match &reference_snapshot {
+                        None => reference_snapshot = Some(snapshot),
+                        Some(r) => result.mismatches = compare(r, &snapshot),
+                    }
+                }
+            }
+            results.push(result);
+        }
+    }
+    DiffReport { workload: workload.name.clone(), slots: workload.slots.len(), reference, results }
+}
