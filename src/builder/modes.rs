@@ -100,11 +100,14 @@ pub fn persistent(opts: &BuildOptions, handlers: &[Handler]) -> Block {
 /// ends at CRITICAL, so urgent work alone is never locked out (vyre defect 3 fixed).
 pub fn priority(opts: &BuildOptions, handlers: &[Handler]) -> Block {
     let found = || var("ml_found");
+    let lockout = opts.planted_fault == Some(crate::builder::PlantedFault::StarvationLockout);
     let starvation: Stmt = if_else(
         var("ml_reverse"),
-        vec![atomic_store(CONTROL, u(CTRL_STARVATION), u(0))],
+        if lockout { vec![] } else { vec![atomic_store(CONTROL, u(CTRL_STARVATION), u(0))] },
         vec![atomic_add(CONTROL, u(CTRL_STARVATION), u(1))],
     );
+    // The planted lockout scans only IDLE and LOW once past the threshold.
+    let levels = if lockout { Expr::select(var("ml_reverse"), u(2), u(PRIORITY_LEVELS)) } else { u(PRIORITY_LEVELS) };
     let on_claim = vec![assign("ml_found", Expr::bool(true)), starvation];
     let bound = |w: Expr| Expr::load(CONTROL, w).min(u(opts.slots));
     let scan_partition = vec![
@@ -122,7 +125,8 @@ pub fn priority(opts: &BuildOptions, handlers: &[Handler]) -> Block {
     let iteration = vec![
         let_("ml_reverse", ScalarType::Bool, Expr::load(CONTROL, u(CTRL_STARVATION)).ge(u(STARVATION_THRESHOLD))),
         let_("ml_found", ScalarType::Bool, Expr::bool(false)),
-        for_("ml_k", u(0), u(PRIORITY_LEVELS), vec![if_(!found(), scan_partition)]),
+        let_u32("ml_levels", levels),
+        for_("ml_k", u(0), var("ml_levels"), vec![if_(!found(), scan_partition)]),
     ];
     persistent_loop_around(opts, vec![], iteration)
 }

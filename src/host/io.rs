@@ -2,7 +2,8 @@
 //!
 //! An [`IoSource`] reads bytes from registered handles (plain positioned file reads in
 //! [`FileTable`]). [`IoQueueService`] scans the IO queue for REQUESTED entries, takes each
-//! (REQUESTED -> IN_SERVICE by compare-exchange, so no request is served twice), reads
+//! (REQUESTED -> IN_SERVICE by compare-exchange, so no request is served twice) once its
+//! fields match the requesting slot's arguments (see `entry_is_current`), reads
 //! into the heap, completes the entry with OK or ERROR (error code in BYTE_COUNT), writes
 //! the slot's `arg5`, and re-publishes the slot WAIT_IO -> PUBLISHED once its lane has
 //! parked it (raising DRAIN_TARGET first, so running lanes pick it up). It runs beside
@@ -219,11 +220,33 @@ impl<S: IoSource> IoQueueService<S> {
         }
     }
 
+    /// Whether entry `e` is safe to serve: its slot has parked as WAIT_IO on LOAD_MISS and
+    /// every field equals what the slot's arguments say. Lanes publish entries with relaxed
+    /// stores, which do not order the fields before STATUS for a concurrent reader (loom
+    /// shows the stale read); the slot's arguments were written by the host itself before
+    /// the dispatch, so a match proves the fields are current. A mismatch is retried on a
+    /// later poll: coherence makes the lane's stores visible eventually, and between epochs
+    /// they all are.
+    fn entry_is_current(mem: &dyn LiveMemory, e: usize) -> bool {
+        let w = |k: u32| mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + k as usize);
+        let base = w(IO_TAG) as usize * SLOT_WORDS as usize;
+        let slot = |k: u32| mem.load(RING, base + k as usize);
+        let arg = |k: u32| slot(SLOT_ARG0 + k);
+        slot(SLOT_STATUS) == Status::WaitIo.word()
+            && slot(SLOT_OPCODE) == crate::protocol::opcode::LOAD_MISS
+            && w(IO_OP_TYPE) == IO_OP_READ
+            && w(IO_SRC_HANDLE) == arg(0)
+            && w(IO_OFFSET_LO) == arg(1)
+            && w(IO_OFFSET_HI) == arg(2)
+            && w(IO_BYTE_COUNT) == arg(3)
+            && w(IO_DST_HANDLE) == arg(4)
+    }
+
     fn poll_inner(&mut self, mem: &dyn LiveMemory) -> usize {
         let mut done = 0;
         for e in 0..IO_ENTRIES as usize {
             let status_at = e * IO_ENTRY_WORDS as usize + IO_STATUS as usize;
-            if mem.load(IO_QUEUE, status_at) != IO_STATUS_REQUESTED {
+            if mem.load(IO_QUEUE, status_at) != IO_STATUS_REQUESTED || !Self::entry_is_current(mem, e) {
                 continue;
             }
             if mem.compare_exchange(IO_QUEUE, status_at, IO_STATUS_REQUESTED, IO_STATUS_IN_SERVICE).is_err() {
