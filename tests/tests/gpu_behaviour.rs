@@ -74,3 +74,21 @@ fn gpu_and_simulator_agree_on_mixed() {
         assert_eq!(dev.ring.runnable().unwrap(), 0);
     }
 }
+
+#[test]
+fn gpu_timeout_is_an_error_and_leaves_host_buffers_untouched() {
+    let Some(mut g) = gpu() else { return };
+    // A long once-mode run with a timeout far shorter than it.
+    let w = Workload::trivial(200_000);
+    let config = RunConfig::new(Mode::Once);
+    let p = megaloop::host::runner::prepare(&w, &config, &mut g).unwrap();
+    let mut buffers = p.ring.buffers().to_vec();
+    let before = buffers.clone();
+    g.timeout = std::time::Duration::from_micros(1);
+    use megaloop::host::Backend;
+    match g.run(p.ring.program(), p.geometry, &mut buffers, None) {
+        Err(megaloop::host::BackendError::Timeout(t)) => assert_eq!(t, std::time::Duration::from_micros(1)),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(buffers, before, "a failed run must not touch the host's buffers");
+}
