@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the loom model checks of the interpreter (sim/tests/loom_*.rs) in release mode with a
+# Run the loom model checks of the interpreter (sim/tests/loom_protocol.rs) in release mode with a
 # preemption bound. LOOM_MAX_PREEMPTIONS (default 2) and a test-name filter (first argument)
 # can be set for deeper or narrower local runs:
 #   LOOM_MAX_PREEMPTIONS=3 ci/loom.sh exactly_once
@@ -10,4 +10,4 @@ export RUSTFLAGS="--cfg loom ${RUSTFLAGS:-}"
 # A separate target directory: the loom cfg rebuilds every crate.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/loom}"
 filter="${1:-}"
-time cargo test -p megaloop-sim --release --locked --test loom_claim --test loom_protocol -- --nocapture --test-threads=1 $filter
+time cargo test -p megaloop-sim --release --locked --test loom_protocol -- --nocapture --test-threads=1 $filter
