@@ -56,7 +56,9 @@ impl From<SimError> for BackendError {
     fn from(e: SimError) -> BackendError {
         match e {
             SimError::Internal(m) => BackendError::Internal(m),
-            other => BackendError::Device(other.to_string()),
+            other @ (SimError::TooManyWorkgroups { .. } | SimError::TooManyLanes { .. } | SimError::Unsupported(_)) => {
+                BackendError::Limit(other.to_string())
+            }
         }
     }
 }

@@ -83,6 +83,9 @@ pub enum BackendError {
         /// Why.
         reason: String,
     },
+    /// The backend cannot run a launch this large or of this kind.
+    #[error("this backend cannot run the launch: {0}")]
+    Limit(String),
     /// The device failed (lost, out of memory, driver error).
     #[error("device error: {0}")]
     Device(String),

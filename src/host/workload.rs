@@ -136,20 +136,20 @@ fn default_heap() -> u32 {
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
     /// Unreadable file.
-    #[error("cannot read workload {path}: {source}")]
+    #[error("cannot read workload {path}: {cause}")]
     Read {
         /// Path.
         path: PathBuf,
         /// Cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Malformed JSON.
-    #[error("workload {path} is not valid: {source}")]
+    #[error("workload {path} is not valid: {cause}")]
     Parse {
         /// Path.
         path: PathBuf,
         /// Cause.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     /// A bad field.
     #[error("workload `{workload}`: {message}")]
@@ -167,8 +167,8 @@ pub enum WorkloadError {
 impl Workload {
     /// Read a JSON workload file.
     pub fn from_file(path: &Path) -> Result<Workload, WorkloadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Read { path: path.into(), source })?;
-        serde_json::from_str(&text).map_err(|source| WorkloadError::Parse { path: path.into(), source })
+        let text = std::fs::read_to_string(path).map_err(|cause| WorkloadError::Read { path: path.into(), cause })?;
+        serde_json::from_str(&text).map_err(|cause| WorkloadError::Parse { path: path.into(), cause })
     }
 
     /// A built-in workload of `slots` slots.
