@@ -237,9 +237,20 @@ impl Ring {
         &mut self,
         backend: &mut dyn Backend,
         geometry: Geometry,
+        io: Option<&mut (dyn IoEpochService + '_)>,
+    ) -> Result<EpochReport, HostError> {
+        let runnable = self.runnable_slots()?;
+        self.run_epoch_for(runnable, backend, geometry, io)
+    }
+
+    /// `run_epoch` for an already counted `(runnable slots, first runnable slot)`.
+    fn run_epoch_for(
+        &mut self,
+        (target, first): (u32, u32),
+        backend: &mut dyn Backend,
+        geometry: Geometry,
         mut io: Option<&mut (dyn IoEpochService + '_)>,
     ) -> Result<EpochReport, HostError> {
-        let (target, first) = self.runnable_slots()?;
         self.set_control_word(CTRL_DRAIN_TARGET, target);
         self.set_control_word(CTRL_SCAN_START, first);
         for word in [CTRL_SETTLED, CTRL_FUEL_EXHAUSTED, CTRL_LOOP_CUTOFF] {
@@ -290,10 +301,11 @@ impl Ring {
     ) -> Result<Vec<EpochReport>, HostError> {
         let mut reports = Vec::new();
         for _ in 0..max_epochs {
-            if self.runnable()? == 0 {
+            let runnable = self.runnable_slots()?;
+            if runnable.0 == 0 {
                 break;
             }
-            reports.push(self.run_epoch(backend, geometry, io.as_deref_mut())?);
+            reports.push(self.run_epoch_for(runnable, backend, geometry, io.as_deref_mut())?);
             self.republish_parked()?;
         }
         Ok(reports)
