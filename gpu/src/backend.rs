@@ -254,15 +254,15 @@ impl GpuBackend {
             s
         });
         let index = self.dev.queue.submit([encoder.finish()]);
-        self.wait(Some(index))?;
+        self.dev.wait(Some(index), self.timeout)?;
         let mut mapped: Vec<(usize, u32, Vec<u32>)> = Vec::new();
         for (i, at, s) in &reads {
-            mapped.push((*i, *at, self.read(s)?));
+            mapped.push((*i, *at, self.dev.read_words(s, self.timeout)?));
         }
-        let outcome_words = self.read(&outcome_staging)?;
+        let outcome_words = self.dev.read_words(&outcome_staging, self.timeout)?;
         let device_time = match &time_staging {
             Some(s) => {
-                let t = self.read(s)?;
+                let t = self.dev.read_words(s, self.timeout)?;
                 let (begin, end) = (u64::from(t[0]) | u64::from(t[1]) << 32, u64::from(t[2]) | u64::from(t[3]) << 32);
                 let ns = end.saturating_sub(begin) as f64 * f64::from(self.dev.queue.get_timestamp_period());
                 Some(Duration::from_nanos(ns as u64))
@@ -278,36 +278,6 @@ impl GpuBackend {
         }
         let outcome = parse_outcome(&outcome_words, &self.pipelines[&key].loop_paths);
         Ok(RunReport { outcome, elapsed: start.elapsed(), device_time })
-    }
-
-    fn wait(&self, index: Option<wgpu::SubmissionIndex>) -> Result<(), BackendError> {
-        let r = self.dev.device.poll(wgpu::PollType::Wait { submission_index: index, timeout: Some(self.timeout) });
-        if self.dev.is_lost() {
-            return Err(BackendError::Device(
-                "the device was lost during the run; the host's buffers are unchanged".into(),
-            ));
-        }
-        match r {
-            Ok(_) => Ok(()),
-            Err(wgpu::PollError::Timeout) => Err(BackendError::Timeout(self.timeout)),
-            Err(e) => Err(device_error(e)),
-        }
-    }
-
-    /// Map a staging buffer and read its words.
-    pub(crate) fn read(&self, buffer: &wgpu::Buffer) -> Result<Vec<u32>, BackendError> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        buffer.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
-        });
-        self.wait(None)?;
-        rx.recv().map_err(device_error)?.map_err(device_error)?;
-        let words = {
-            let view = buffer.get_mapped_range(..).map_err(device_error)?;
-            view.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
-        };
-        buffer.unmap();
-        Ok(words)
     }
 }
 

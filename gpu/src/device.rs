@@ -2,7 +2,9 @@
 //! virtual, and lavapipe or another CPU adapter last; `MEGALOOP_ADAPTER` or `--adapter`
 //! picks by name), and the capability report, including known driver limits.
 
+use megaloop::host::BackendError;
 use serde::Serialize;
+use std::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -183,6 +185,39 @@ impl Device {
     /// Whether the device is lost.
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Wait for a submission (or all work) within `timeout`; a lost device, a timeout
+    /// and a driver error are each a clear error.
+    pub fn wait(&self, index: Option<wgpu::SubmissionIndex>, timeout: Duration) -> Result<(), BackendError> {
+        let r = self.device.poll(wgpu::PollType::Wait { submission_index: index, timeout: Some(timeout) });
+        if self.is_lost() {
+            return Err(BackendError::Device(
+                "the device was lost during the run; the host's buffers are unchanged".into(),
+            ));
+        }
+        match r {
+            Ok(_) => Ok(()),
+            Err(wgpu::PollError::Timeout) => Err(BackendError::Timeout(timeout)),
+            Err(e) => Err(BackendError::Device(e.to_string())),
+        }
+    }
+
+    /// Map a staging buffer (MAP_READ) and read its words.
+    pub fn read_words(&self, buffer: &wgpu::Buffer, timeout: Duration) -> Result<Vec<u32>, BackendError> {
+        let device_error = |e: &dyn std::fmt::Display| BackendError::Device(e.to_string());
+        let (tx, rx) = std::sync::mpsc::channel();
+        buffer.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait(None, timeout)?;
+        rx.recv().map_err(|e| device_error(&e))?.map_err(|e| device_error(&e))?;
+        let words = {
+            let view = buffer.get_mapped_range(..).map_err(|e| device_error(&e))?;
+            view.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+        };
+        buffer.unmap();
+        Ok(words)
     }
 
     /// Take the last uncaptured error, if any.

@@ -117,23 +117,7 @@ fn run_probe(dev: &Device, source: &str, workgroups: u32, timeout: Duration) -> 
     }
     encoder.copy_buffer_to_buffer(&poll, 0, &staging, 0, 8);
     let index = dev.queue.submit([encoder.finish()]);
-    match device.poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: Some(timeout) }) {
-        Ok(_) => {}
-        Err(wgpu::PollError::Timeout) => return Err(BackendError::Timeout(timeout)),
-        Err(e) => return Err(BackendError::Device(e.to_string())),
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
-        let _ = tx.send(r);
-    });
-    device
-        .poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(timeout) })
-        .map_err(|e| BackendError::Device(e.to_string()))?;
-    rx.recv().map_err(|e| BackendError::Device(e.to_string()))?.map_err(|e| BackendError::Device(e.to_string()))?;
-    let count = {
-        let view = staging.get_mapped_range(..).map_err(|e| BackendError::Device(e.to_string()))?;
-        u32::from_le_bytes([view[4], view[5], view[6], view[7]])
-    };
-    staging.unmap();
+    dev.wait(Some(index), timeout)?;
+    let count = dev.read_words(&staging, timeout)?[1];
     Ok(count)
 }
