@@ -150,11 +150,6 @@ fn bin(op: Bin, a: u32, b: u32) -> u32 {
     }
 }
 
-/// Evaluate a binary op (the IR semantics of `specs/protocol.md` 1.4).
-pub fn eval_bin(op: Bin, a: u32, b: u32) -> u32 {
-    bin(op, a, b)
-}
-
 #[inline(always)]
 fn un(op: Un, a: u32) -> u32 {
     match op {

@@ -28,12 +28,6 @@ impl Mask {
         self.0.iter().any(|&w| w != 0)
     }
 
-    /// Whether lane `l` is set.
-    #[inline]
-    pub fn has(&self, l: u32) -> bool {
-        self.0[(l / 64) as usize] >> (l % 64) & 1 == 1
-    }
-
     /// Set lane `l`.
     #[inline]
     pub fn set(&mut self, l: u32) {
@@ -71,10 +65,5 @@ impl Mask {
                 Some(k as u32 * 64 + bit)
             })
         })
-    }
-
-    /// Number of set lanes.
-    pub fn count(&self) -> u32 {
-        self.0.iter().map(|w| w.count_ones()).sum()
     }
 }

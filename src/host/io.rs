@@ -16,18 +16,20 @@ use crate::protocol::Status;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// Buffer positions of the protocol buffers in every builder program.
+/// Positions of the protocol buffers in every builder program: the builder declares them
+/// in binding order, so a buffer's position is its binding.
 pub mod buffer_index {
+    use crate::protocol::layout::*;
     /// Control.
-    pub const CONTROL: usize = 0;
+    pub const CONTROL: usize = BINDING_CONTROL as usize;
     /// Ring.
-    pub const RING: usize = 1;
+    pub const RING: usize = BINDING_RING as usize;
     /// Debug log.
-    pub const DEBUG_LOG: usize = 2;
+    pub const DEBUG_LOG: usize = BINDING_DEBUG_LOG as usize;
     /// IO queue.
-    pub const IO_QUEUE: usize = 3;
+    pub const IO_QUEUE: usize = BINDING_IO_QUEUE as usize;
     /// Heap.
-    pub const HEAP: usize = 4;
+    pub const HEAP: usize = BINDING_HEAP as usize;
 }
 use buffer_index::*;
 

@@ -8,6 +8,7 @@ use crate::snapshot::Snapshot;
 use megaloop::builder::Mode;
 use megaloop::host::runner::{run_workload, RunConfig, WorkloadRun};
 use megaloop::host::workload::Workload;
+use megaloop::host::io::buffer_index;
 use megaloop::host::Outcome;
 use megaloop::protocol::layout::*;
 use serde::Serialize;
@@ -162,7 +163,7 @@ fn multiset_difference(a: &[[u32; 4]], b: &[[u32; 4]]) -> usize {
 /// The invariants of the schedule-dependent words after a drain (spec 2.10).
 pub fn invariants(run: &WorkloadRun) -> Vec<String> {
     let mut failures = Vec::new();
-    let words = &run.ring.buffers()[0];
+    let words = &run.ring.buffers()[buffer_index::CONTROL];
     let cutoff: usize = run.epochs.iter().filter(|e| matches!(e.outcome, Outcome::CutOff { .. })).count();
     if cutoff > 0 || words[CTRL_LOOP_CUTOFF as usize] != 0 {
         failures.push(format!("{cutoff} epochs had lanes cut off by the driver: the drain cannot be trusted"));
@@ -177,7 +178,7 @@ pub fn invariants(run: &WorkloadRun) -> Vec<String> {
     }
     match run.ring.debug_log() {
         Ok(log) => {
-            let cursor = run.ring.buffers()[2][0];
+            let cursor = run.ring.buffers()[buffer_index::DEBUG_LOG][DEBUG_CURSOR as usize];
             let accounted = 4 * (log.records.len() as u64 + u64::from(log.dropped));
             if u64::from(cursor) != accounted {
                 failures.push(format!("debug log cursor {cursor} is not 4 x (records + dropped) = {accounted}"));
