@@ -9,7 +9,7 @@ use anyhow::ensure;
 use megaloop::builder::build_dispatch_per_slot;
 use megaloop::builder::Mode;
 use megaloop::geometry::Geometry;
-use megaloop::host::runner::RunConfig;
+use megaloop::host::runner::{prepare, Prepared, RunConfig};
 use megaloop::host::workload::Workload;
 use megaloop::host::Backend;
 use serde_json::json;
@@ -82,11 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // Persistent launches are capped by the discovered co-resident count.
             config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
         }
-        config.fit(backend, slots)?;
-        let mut opts = workload.build_options(mode);
-        opts.workgroup_size = config.workgroup_size;
-        let geometry = config.geometry(slots)?;
-        let ring = workload.ring(opts, config.fuel_for(&geometry))?;
+        let Prepared { ring, geometry, .. } = prepare(&workload, &config, backend)?;
         let (mut program_times, mut wall_times, mut epochs) = (Vec::new(), Vec::new(), 0);
         // Repetition 0 is untimed: it compiles the pipeline (drivers compile lazily).
         for rep in 0..=repeat {
@@ -148,9 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Run once-mode epochs until `seconds` have passed, so the device reaches its clock.
 fn warm_up(backend: &mut dyn Backend, workload: &Workload, seconds: f64) -> anyhow::Result<()> {
-    let config = RunConfig::new(Mode::Once);
-    let geometry = config.geometry(workload.slots.len() as u32)?;
-    let ring = workload.ring(workload.build_options(Mode::Once), config.fuel_for(&geometry))?;
+    let Prepared { ring, geometry, .. } = prepare(workload, &RunConfig::new(Mode::Once), backend)?;
     let start = std::time::Instant::now();
     while start.elapsed().as_secs_f64() < seconds {
         ring.clone().run_epoch(backend, geometry, None)?;
