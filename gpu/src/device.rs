@@ -4,9 +4,9 @@
 
 use megaloop::host::BackendError;
 use serde::Serialize;
-use std::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Environment variable that selects an adapter by (case-insensitive) name substring.
 pub const ADAPTER_ENV: &str = "MEGALOOP_ADAPTER";

@@ -6,9 +6,9 @@
 use crate::engine::Engine;
 use crate::snapshot::Snapshot;
 use megaloop::builder::Mode;
+use megaloop::host::io::buffer_index;
 use megaloop::host::runner::{run_workload, RunConfig, WorkloadRun};
 use megaloop::host::workload::Workload;
-use megaloop::host::io::buffer_index;
 use megaloop::host::Outcome;
 use megaloop::protocol::layout::*;
 use serde::Serialize;

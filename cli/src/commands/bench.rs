@@ -4,7 +4,7 @@
 //! the simulator's lane time), with wall-clock time (upload, run, readback) beside it. On
 //! the GPU it also measures the one-dispatch-per-slot baseline.
 
-use crate::commands::common::{make_backend, positive, BackendArgs, BackendChoice, ModeChoice};
+use crate::commands::common::{make_backend, positive, run_config, BackendArgs, BackendChoice, ModeChoice};
 use anyhow::ensure;
 use megaloop::builder::build_dispatch_per_slot;
 use megaloop::builder::Mode;
@@ -74,14 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut results = Vec::new();
     for mode in modes {
-        let mut config = RunConfig::new(mode);
-        config.workgroup_size = positive("--workgroup-size", args.workgroup_size)?;
-        if let Some(w) = args.workgroups {
-            config.max_workgroups = positive("--workgroups", w)?;
-        } else if args.target.backend == BackendChoice::Gpu {
-            // Persistent launches are capped by the discovered co-resident count.
-            config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
-        }
+        let config = run_config(mode, args.target.backend, args.workgroup_size, args.workgroups)?;
         let Prepared { ring, geometry, .. } = prepare(&workload, &config, backend)?;
         let (mut program_times, mut wall_times, mut epochs) = (Vec::new(), Vec::new(), 0);
         // Repetition 0 is untimed: it compiles the pipeline (drivers compile lazily).

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use megaloop::builder::Mode;
+use megaloop::host::runner::RunConfig;
 use megaloop::host::workload::Workload;
 use megaloop::host::Backend;
 use megaloop_sim::{Schedule, SimBackend};
@@ -77,6 +78,27 @@ pub struct BackendArgs {
     /// GPU adapter (a name substring; default: `MEGALOOP_ADAPTER`, else the best adapter).
     #[arg(long)]
     pub adapter: Option<String>,
+}
+
+/// A run configuration for `mode` on `backend` with the CLI's workgroup flags: an explicit
+/// `--workgroups` wins; else the deterministic simulator gets 4 workgroups (a thread per
+/// lane), the GPU the whole grid (`fit` caps persistent launches at the discovered
+/// co-resident count), and the parallel simulator the runner's default.
+pub fn run_config(
+    mode: Mode,
+    backend: BackendChoice,
+    workgroup_size: u32,
+    workgroups: Option<u32>,
+) -> anyhow::Result<RunConfig> {
+    let mut config = RunConfig::new(mode);
+    config.workgroup_size = positive("--workgroup-size", workgroup_size)?;
+    match (workgroups, backend) {
+        (Some(w), _) => config.max_workgroups = positive("--workgroups", w)?,
+        (None, BackendChoice::SimDet) => config.max_workgroups = 4,
+        (None, BackendChoice::Gpu) => config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS,
+        (None, BackendChoice::Sim) => {}
+    }
+    Ok(config)
 }
 
 /// Make the chosen backend (`adapter` picks a GPU adapter by name).

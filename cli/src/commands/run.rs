@@ -1,9 +1,9 @@
 //! `megaloop run`: run a workload on a backend until drained and print a summary
 //! (a table, or one JSON object with `--json`).
 
-use crate::commands::common::{make_backend, positive, BackendArgs, BackendChoice, ModeChoice, WorkloadArgs};
+use crate::commands::common::{make_backend, positive, run_config, BackendArgs, ModeChoice, WorkloadArgs};
 use megaloop::builder::Mode;
-use megaloop::host::runner::{run_workload, RunConfig, WorkloadRun};
+use megaloop::host::runner::{run_workload, WorkloadRun};
 use megaloop::host::Outcome;
 use megaloop::protocol::layout::{MAX_TENANTS, PRIORITY_IDLE};
 use megaloop::protocol::Status;
@@ -44,16 +44,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let workload = args.workload.load()?;
     let mode: Mode = args.mode.into();
-    let mut config = RunConfig::new(mode);
-    config.workgroup_size = positive("--workgroup-size", args.workgroup_size)?;
-    if let Some(w) = args.workgroups {
-        config.max_workgroups = positive("--workgroups", w)?;
-    } else if args.target.backend == BackendChoice::SimDet {
-        config.max_workgroups = 4;
-    } else if args.target.backend == BackendChoice::Gpu {
-        // Persistent launches are capped by the discovered co-resident count.
-        config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
-    }
+    let mut config = run_config(mode, args.target.backend, args.workgroup_size, args.workgroups)?;
     config.fuel = args.fuel;
     config.max_epochs = positive("--max-epochs", args.max_epochs)?;
     let mut backend = make_backend(args.target.backend, args.seed, args.target.adapter.as_deref())?;
