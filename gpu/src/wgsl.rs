@@ -375,21 +375,6 @@ fn atomic_helper(op: AtomicOp) -> &'static str {
     }
 }
 
-/// The WGSL builtin behind an atomic read-modify-write op.
-fn atomic_builtin(op: AtomicOp) -> Option<&'static str> {
-    match op {
-        AtomicOp::Add => Some("atomicAdd"),
-        AtomicOp::Sub => Some("atomicSub"),
-        AtomicOp::And => Some("atomicAnd"),
-        AtomicOp::Or => Some("atomicOr"),
-        AtomicOp::Xor => Some("atomicXor"),
-        AtomicOp::Min => Some("atomicMin"),
-        AtomicOp::Max => Some("atomicMax"),
-        AtomicOp::Exchange => Some("atomicExchange"),
-        AtomicOp::Load | AtomicOp::Store | AtomicOp::CompareExchange => None,
-    }
-}
-
 /// The bounds-checked helpers each buffer needs, and the semantic helpers.
 fn helpers(program: &ValidProgram) -> String {
     let mut atomics: HashSet<(String, AtomicOp)> = HashSet::new();
@@ -415,6 +400,13 @@ fn helpers(program: &ValidProgram) -> String {
                 continue;
             }
             let name = atomic_helper(op);
+            // A bounds-checked read-modify-write through the WGSL builtin.
+            let rmw = |h: &mut String, name: &str, builtin: &str| {
+                let _ = writeln!(
+                    h,
+                    "fn {name}_{n}(i: u32, v: u32) -> u32 {{ if (i < {w}u) {{ return {builtin}(&b_{n}[i], v); }} return 0u; }}"
+                );
+            };
             match op {
                 AtomicOp::Load => {
                     let _ = writeln!(h, "fn {name}_{n}(i: u32) -> u32 {{ return load_{n}(i); }}");
@@ -432,20 +424,14 @@ fn helpers(program: &ValidProgram) -> String {
                          if (r.exchanged || r.old_value != e) {{ return r.old_value; }}\n    }}\n    return e ^ 1u;\n}}"
                     );
                 }
-                AtomicOp::Add
-                | AtomicOp::Sub
-                | AtomicOp::And
-                | AtomicOp::Or
-                | AtomicOp::Xor
-                | AtomicOp::Min
-                | AtomicOp::Max
-                | AtomicOp::Exchange => {
-                    let builtin = atomic_builtin(op).unwrap_or("atomicAdd");
-                    let _ = writeln!(
-                        h,
-                        "fn {name}_{n}(i: u32, v: u32) -> u32 {{ if (i < {w}u) {{ return {builtin}(&b_{n}[i], v); }} return 0u; }}"
-                    );
-                }
+                AtomicOp::Add => rmw(&mut h, name, "atomicAdd"),
+                AtomicOp::Sub => rmw(&mut h, name, "atomicSub"),
+                AtomicOp::And => rmw(&mut h, name, "atomicAnd"),
+                AtomicOp::Or => rmw(&mut h, name, "atomicOr"),
+                AtomicOp::Xor => rmw(&mut h, name, "atomicXor"),
+                AtomicOp::Min => rmw(&mut h, name, "atomicMin"),
+                AtomicOp::Max => rmw(&mut h, name, "atomicMax"),
+                AtomicOp::Exchange => rmw(&mut h, name, "atomicExchange"),
             }
         }
     }

@@ -206,19 +206,18 @@ impl Compiler {
                         ops.push(Op::LoadConst { dst, buf, index: *index });
                         dst
                     }
-                    Expr::Binary { op: BinaryOp::Add, lhs, rhs }
-                        if matches!(rhs.as_ref(), Expr::Literal(Literal::U32(_))) =>
-                    {
-                        let Expr::Literal(Literal::U32(offset)) = rhs.as_ref() else { unreachable!() };
-                        let idx = self.expr(lhs, ops)?;
-                        let dst = self.alloc();
-                        ops.push(Op::Load { dst, buf, idx, offset: *offset });
-                        dst
-                    }
                     other => {
-                        let idx = self.expr(other, ops)?;
+                        // `base + k` folds the literal into the load's offset.
+                        let (base, offset) = match other {
+                            Expr::Binary { op: BinaryOp::Add, lhs, rhs } => match rhs.as_ref() {
+                                Expr::Literal(Literal::U32(k)) => (lhs.as_ref(), *k),
+                                _ => (other, 0),
+                            },
+                            _ => (other, 0),
+                        };
+                        let idx = self.expr(base, ops)?;
                         let dst = self.alloc();
-                        ops.push(Op::Load { dst, buf, idx, offset: 0 });
+                        ops.push(Op::Load { dst, buf, idx, offset });
                         dst
                     }
                 }
