@@ -48,6 +48,7 @@ pub fn lower(program: &ValidProgram) -> Lowered {
         words: program.buffers.iter().map(|b| (b.name.clone(), b.words)).collect(),
         loops: Vec::new(),
         loop_stack: Vec::new(),
+        opaque: std::cell::Cell::new(0),
     };
     l.body(program);
     let helpers = helpers(program);
@@ -65,6 +66,22 @@ struct Lowerer {
     words: HashMap<String, u32>,
     loops: Vec<String>,
     loop_stack: Vec<LoopKind>,
+    /// Above 0 while lowering an operation whose operands are all constant: its literals
+    /// are written through `ml_opaque_*`, so WGSL does not constant-fold it (a constant
+    /// expression that overflows, like `-(i32 min)` or `0xffffffffu + 1u`, is a
+    /// shader-creation error in WGSL, while the IR wraps).
+    opaque: std::cell::Cell<u32>,
+}
+
+/// Whether `e` has no variable, load or builtin in it (WGSL would constant-fold it).
+fn is_constant(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(_) | Expr::BufferLen { .. } => true,
+        Expr::Var(_) | Expr::Load { .. } | Expr::Builtin(_) => false,
+        Expr::Unary { operand: a, .. } | Expr::Cast { value: a, .. } | Expr::Bitcast { value: a, .. } => is_constant(a),
+        Expr::Binary { lhs, rhs, .. } => is_constant(lhs) && is_constant(rhs),
+        Expr::Select { cond, if_true, if_false } => is_constant(cond) && is_constant(if_true) && is_constant(if_false),
+    }
 }
 
 impl TypeEnv for Lowerer {
@@ -153,11 +170,36 @@ impl Lowerer {
     }
 
     fn expr(&self, e: &Expr) -> String {
+        let folds = !matches!(e, Expr::Literal(_) | Expr::BufferLen { .. }) && is_constant(e);
+        if folds {
+            self.opaque.set(self.opaque.get() + 1);
+        }
+        let text = self.expr_inner(e);
+        if folds {
+            self.opaque.set(self.opaque.get() - 1);
+        }
+        text
+    }
+
+    fn expr_inner(&self, e: &Expr) -> String {
         match e {
+            Expr::Literal(l) if self.opaque.get() > 0 => match l {
+                Literal::Bool(_) => literal(*l),
+                Literal::U32(_) | Literal::I32(_) | Literal::F32Bits(_) => {
+                    format!("ml_opaque_{}({})", wgsl_type(l.ty()), literal(*l))
+                }
+            },
             Expr::Literal(l) => literal(*l),
             Expr::Var(name) => format!("v_{name}"),
             Expr::Load { buffer, index } => format!("load_{buffer}({})", self.expr(index)),
-            Expr::BufferLen { buffer } => format!("{}u", self.words.get(buffer).copied().unwrap_or(0)),
+            Expr::BufferLen { buffer } => {
+                let words = self.words.get(buffer).copied().unwrap_or(0);
+                if self.opaque.get() > 0 {
+                    format!("ml_opaque_u32({words}u)")
+                } else {
+                    format!("{words}u")
+                }
+            }
             Expr::Builtin(b) => match b {
                 Builtin::GlobalInvocationId => "gid.x".into(),
                 Builtin::LocalInvocationId => "lid.x".into(),
@@ -168,7 +210,8 @@ impl Lowerer {
             Expr::Unary { op, operand } => {
                 let a = self.expr(operand);
                 match op {
-                    UnaryOp::Neg => format!("(-{a})"),
+                    // `-(-1i)`, never `--1i` (a decrement).
+                    UnaryOp::Neg => format!("(-({a}))"),
                     UnaryOp::Not => format!("(!{a})"),
                     UnaryOp::BitNot => format!("(~{a})"),
                 }
@@ -440,6 +483,9 @@ fn helpers(program: &ValidProgram) -> String {
 }
 
 const SEMANTIC_HELPERS: &str = "\
+fn ml_opaque_u32(x: u32) -> u32 { return x; }
+fn ml_opaque_i32(x: i32) -> i32 { return x; }
+fn ml_opaque_f32(x: f32) -> f32 { return x; }
 fn ml_div_u32(a: u32, b: u32) -> u32 { if (b == 0u) { return a; } return a / b; }
 fn ml_rem_u32(a: u32, b: u32) -> u32 { if (b == 0u) { return 0u; } return a % b; }
 fn ml_div_i32(a: i32, b: i32) -> i32 {

@@ -2,7 +2,7 @@
 //! build and load the ring, choose geometry and fuel, and drain it epoch by epoch.
 //! The CLI's `run`, the tests and the differential harness all go through here.
 
-use crate::builder::Mode;
+use crate::builder::{Mode, PlantedFault};
 use crate::geometry::Geometry;
 use crate::host::io::{FileTable, IoCompletion, IoQueueService};
 use crate::host::ring::{EpochReport, Ring};
@@ -25,6 +25,9 @@ pub struct RunConfig {
     pub max_epochs: u32,
     /// Largest fuel the backend's driver allows (see [`RunConfig::fit`]).
     pub fuel_cap: Option<u32>,
+    /// A deliberate protocol bug built into the program, for proving that a checker
+    /// finds it (the differential harness's own tests). `None` for every real run.
+    pub planted_fault: Option<PlantedFault>,
 }
 
 impl RunConfig {
@@ -32,7 +35,15 @@ impl RunConfig {
     /// not capped), derived fuel, at most 256 epochs.
     pub fn new(mode: Mode) -> RunConfig {
         let max_workgroups = if mode.is_persistent() { 4 } else { crate::geometry::MAX_WORKGROUPS };
-        RunConfig { mode, workgroup_size: 64, max_workgroups, fuel: None, max_epochs: 256, fuel_cap: None }
+        RunConfig {
+            mode,
+            workgroup_size: 64,
+            max_workgroups,
+            fuel: None,
+            max_epochs: 256,
+            fuel_cap: None,
+            planted_fault: None,
+        }
     }
 
     /// The launch geometry for `slots`.
@@ -135,6 +146,7 @@ pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backen
     let config = &config;
     let mut opts = workload.build_options(config.mode);
     opts.workgroup_size = config.workgroup_size;
+    opts.planted_fault = config.planted_fault;
     let geometry = config.geometry(opts.slots)?;
     let fuel = config.fuel_for(&geometry);
     let ring = workload.ring(opts.clone(), fuel)?;

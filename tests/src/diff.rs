@@ -3,7 +3,8 @@
 //! by its protocol meaning (`ring slot 17 STATUS: sim DONE, gpu CLAIMED`), and the
 //! schedule-dependent words by their invariants.
 
-use crate::engine::Engine;
+use crate::engine::Instance;
+use crate::generate::Case;
 use crate::snapshot::Snapshot;
 use megaloop::builder::Mode;
 use megaloop::host::io::buffer_index;
@@ -55,6 +56,8 @@ pub struct DiffReport {
     pub workload: String,
     /// Slots.
     pub slots: usize,
+    /// The seed a generated case was drawn from.
+    pub seed: Option<u64>,
     /// The reference engine.
     pub reference: String,
     /// Every engine x mode result, the reference's own included.
@@ -65,6 +68,41 @@ impl DiffReport {
     /// Whether every engine agreed in every mode.
     pub fn agrees(&self) -> bool {
         self.results.iter().all(EngineResult::agrees)
+    }
+
+    /// The report as text, each differing word on its own line (at most `limit` per
+    /// engine).
+    pub fn render(&self, limit: usize) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let seed = self.seed.map(|s| format!(", seed {s}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "megaloop diff: workload {} ({} slots{seed}), reference {}",
+            self.workload, self.slots, self.reference
+        );
+        for r in &self.results {
+            let verdict = if r.agrees() { "agrees" } else { "DIFFERS" };
+            let _ = writeln!(out, "  {:<10} {:<24} {verdict} ({} epochs)", r.mode, r.engine, r.epochs);
+            if let Some(e) = &r.error {
+                let _ = writeln!(out, "      error: {e}");
+            }
+            for m in r.mismatches.iter().take(limit) {
+                let _ = writeln!(out, "      {}: {} {}, {} {}", m.word, self.reference, m.expected, r.engine, m.got);
+            }
+            if r.mismatches.len() > limit {
+                let _ = writeln!(
+                    out,
+                    "      ... and {} more differing words (--json lists all)",
+                    r.mismatches.len() - limit
+                );
+            }
+            for f in &r.invariant_failures {
+                let _ = writeln!(out, "      invariant: {f}");
+            }
+        }
+        out.push_str(if self.agrees() { "all engines agree" } else { "engines disagree" });
+        out
     }
 }
 
@@ -194,31 +232,41 @@ pub fn invariants(run: &WorkloadRun) -> Vec<String> {
     failures
 }
 
+/// Run `workload` with `config` on one engine: the run and its snapshot.
+pub fn run_on(
+    instance: &mut Instance,
+    workload: &Workload,
+    config: &RunConfig,
+) -> Result<(WorkloadRun, Snapshot), String> {
+    let backend = instance.backend.as_mut().map_err(|e| e.clone())?;
+    let run = run_workload(workload, backend.as_mut(), &instance.engine.config(config)).map_err(|e| e.to_string())?;
+    let snapshot = Snapshot::of(&run.ring).map_err(|e| e.to_string())?;
+    Ok((run, snapshot))
+}
+
 /// Run `workload` in every mode of `modes` on every engine and compare each with the
 /// first engine.
 pub fn diff(
     workload: &Workload,
     modes: &[Mode],
-    engines: &[Engine],
+    instances: &mut [Instance],
     config_for: impl Fn(Mode) -> RunConfig,
 ) -> DiffReport {
-    let reference = engines.first().map(ToString::to_string).unwrap_or_default();
+    let reference = instances.first().map(|i| i.engine.to_string()).unwrap_or_default();
     let mut results = Vec::new();
     for &mode in modes {
+        let config = config_for(mode);
         let mut reference_snapshot: Option<Snapshot> = None;
-        for engine in engines {
+        for instance in instances.iter_mut() {
             let mut result = EngineResult {
-                engine: engine.to_string(),
+                engine: instance.engine.to_string(),
                 mode: mode.name(),
                 mismatches: vec![],
                 invariant_failures: vec![],
                 error: None,
                 epochs: 0,
             };
-            let outcome = engine
-                .backend()
-                .and_then(|mut b| run_workload(workload, b.as_mut(), &config_for(mode)).map_err(|e| e.to_string()));
-            match outcome.and_then(|run| Snapshot::of(&run.ring).map(|s| (run, s)).map_err(|e| e.to_string())) {
+            match run_on(instance, workload, &config) {
                 Err(e) => result.error = Some(e),
                 Ok((run, snapshot)) => {
                     result.epochs = run.epochs.len();
@@ -232,5 +280,12 @@ pub fn diff(
             results.push(result);
         }
     }
-    DiffReport { workload: workload.name.clone(), slots: workload.slots.len(), reference, results }
+    DiffReport { workload: workload.name.clone(), slots: workload.slots.len(), seed: None, reference, results }
+}
+
+/// Run a generated case on every engine (in its one mode) and compare them.
+pub fn diff_case(case: &Case, instances: &mut [Instance]) -> DiffReport {
+    let mut report = diff(&case.workload, &[case.mode], instances, |_| case.config());
+    report.seed = case.seed;
+    report
 }

@@ -10,4 +10,5 @@
 pub mod behaviour;
 pub mod diff;
 pub mod engine;
+pub mod generate;
 pub mod snapshot;

@@ -1,12 +1,18 @@
 //! `megaloop diff`: run a workload on the simulator (parallel and deterministic) and on
 //! the GPU, in every mode, and compare every schedule-independent word. Exit 0 when all
 //! agree, 1 with the report when not, 2 on bad input.
+//!
+//! `--workload FILE` takes a workload file or a generated case file (the JSON the
+//! generators, fuzz targets and tests write, which names its own mode and launch shape);
+//! `--generated SEED` draws the case from a seed.
 
 use crate::commands::common::{ModeChoice, WorkloadArgs};
 use megaloop::builder::Mode;
 use megaloop::host::runner::RunConfig;
+use megaloop::host::workload::Workload;
 use megaloop_conformance::diff::diff;
-use megaloop_conformance::engine::Engine;
+use megaloop_conformance::engine::{Engine, Instance};
+use megaloop_conformance::generate::Case;
 use std::process::ExitCode;
 
 /// Arguments of `megaloop diff`.
@@ -14,14 +20,18 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(flatten)]
     workload: WorkloadArgs,
-    /// Modes to compare (default: all four).
+    /// Run the generated case drawn from this seed.
+    #[arg(long, conflicts_with_all = ["workload", "builtin"])]
+    generated: Option<u64>,
+    /// Modes to compare (default: all four, or a case file's own mode).
     #[arg(long, value_enum)]
     mode: Vec<ModeChoice>,
     /// Deterministic-simulator seeds (0..N).
     #[arg(long, default_value_t = 2)]
     seeds: u64,
     /// Engines, replacing the default set (sim, sim-det:0..N, gpu): `sim`,
-    /// `sim-det:SEED`, `gpu`, `gpu:ADAPTER`. The first is the reference.
+    /// `sim-det:SEED`, `gpu`, `gpu:ADAPTER`, each optionally `+FAULT` (a planted bug:
+    /// trusting-claim, unbounded-tenant, starvation-lockout). The first is the reference.
     #[arg(long)]
     engine: Vec<Engine>,
     /// Print the report as JSON.
@@ -29,11 +39,28 @@ pub struct Args {
     json: bool,
 }
 
+/// What to run: a workload in some modes with the default launch shape, or a case.
+fn load(args: &Args) -> anyhow::Result<(Workload, Option<Case>)> {
+    if let Some(seed) = args.generated {
+        let case = Case::from_seed(seed);
+        return Ok((case.workload.clone(), Some(case)));
+    }
+    if let Some(path) = &args.workload.workload {
+        if let Ok(case) = Case::from_file(path) {
+            return Ok((case.workload.clone(), Some(case)));
+        }
+    }
+    Ok((args.workload.load()?, None))
+}
+
 /// Run the comparison.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let workload = args.workload.load()?;
-    let modes: Vec<Mode> =
-        if args.mode.is_empty() { Mode::ALL.to_vec() } else { args.mode.iter().map(|&m| m.into()).collect() };
+    let (workload, case) = load(&args)?;
+    let modes: Vec<Mode> = match (&case, args.mode.is_empty()) {
+        (_, false) => args.mode.iter().map(|&m| m.into()).collect(),
+        (Some(case), true) => vec![case.mode],
+        (None, true) => Mode::ALL.to_vec(),
+    };
     let engines = if args.engine.is_empty() {
         let mut e = vec![Engine::SimParallel];
         e.extend((0..args.seeds).map(|seed| Engine::SimDet { seed }));
@@ -46,35 +73,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.engine.clone()
     };
-    let report = diff(&workload, &modes, &engines, |mode| {
-        let mut c = RunConfig::new(mode);
-        c.max_workgroups = 4;
-        c
+    let mut instances: Vec<Instance> = engines.into_iter().map(Instance::new).collect();
+    let mut report = diff(&workload, &modes, &mut instances, |mode| match &case {
+        Some(case) => RunConfig { mode, ..case.config() },
+        None => {
+            let mut c = RunConfig::new(mode);
+            c.max_workgroups = 4;
+            c
+        }
     });
+    report.seed = case.as_ref().and_then(|c| c.seed);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
-            "megaloop diff: workload {} ({} slots), reference {}",
-            report.workload, report.slots, report.reference
-        );
-        for r in &report.results {
-            let verdict = if r.agrees() { "agrees" } else { "DIFFERS" };
-            println!("  {:<10} {:<24} {verdict} ({} epochs)", r.mode, r.engine, r.epochs);
-            if let Some(e) = &r.error {
-                println!("      error: {e}");
-            }
-            for m in r.mismatches.iter().take(20) {
-                println!("      {}: {} {}, {} {}", m.word, report.reference, m.expected, r.engine, m.got);
-            }
-            if r.mismatches.len() > 20 {
-                println!("      ... and {} more differing words (--json lists all)", r.mismatches.len() - 20);
-            }
-            for f in &r.invariant_failures {
-                println!("      invariant: {f}");
-            }
+        println!("{}", report.render(20));
+    }
+    if !report.agrees() {
+        let case = case.unwrap_or_else(|| Case {
+            seed: None,
+            mode: modes[0],
+            workgroup_size: 64,
+            workgroups: 4,
+            workload: workload.clone(),
+        });
+        let dir = std::env::temp_dir().join("megaloop-failures");
+        match case.save(&dir) {
+            Ok(path) => eprintln!("reproduce: megaloop diff --workload {}", path.display()),
+            Err(e) => eprintln!("could not save the case to {}: {e}", dir.display()),
         }
-        println!("{}", if report.agrees() { "all engines agree" } else { "engines disagree" });
     }
     Ok(if report.agrees() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
