@@ -25,6 +25,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Compare the simulator and the GPU on a workload in every mode.
     Diff(commands::diff::Args),
+    /// Run the conformance corpus (specs/vectors) on the simulator and/or the GPU.
+    Conformance(commands::conformance::Args),
     /// Run a workload until drained and print a summary.
     Run(commands::run::Args),
     /// List GPU adapters and their capabilities.
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Spec(args) => commands::spec::run(args),
         Command::Run(args) => commands::run::run(args),
         Command::Diff(args) => commands::diff::run(args),
+        Command::Conformance(args) => commands::conformance::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Devices(args) => commands::devices::run(args),
         Command::Wgsl(args) => commands::wgsl::run(args),

@@ -170,6 +170,17 @@ impl Ring {
         Ok(fence)
     }
 
+    /// Put slot `index` into `status` without the state machine, as if an earlier epoch
+    /// had left it there (conformance vectors start from such rings).
+    pub fn force_status(&mut self, index: usize, status: Status) -> Result<(), HostError> {
+        let slots = self.opts.slots as usize;
+        if index >= slots {
+            return Err(HostError::from(CodecError::SlotOutOfRange { index, slots }));
+        }
+        self.buffers[RING][index * SLOT_WORDS as usize] = status.word();
+        Ok(())
+    }
+
     /// Apply a host action (cancel, fault, recycle) to a slot.
     pub fn host_action(&mut self, index: usize, action: Action) -> Result<Status, HostError> {
         Ok(host_action(&mut self.buffers[RING], index, action)?)

@@ -12,3 +12,4 @@ pub mod diff;
 pub mod engine;
 pub mod generate;
 pub mod snapshot;
+pub mod vectors;

@@ -7,6 +7,7 @@
 //! `--generated SEED` draws the case from a seed.
 
 use crate::commands::common::{ModeChoice, WorkloadArgs};
+use crate::commands::progress;
 use megaloop::builder::Mode;
 use megaloop::host::runner::RunConfig;
 use megaloop::host::workload::Workload;
@@ -74,14 +75,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.engine.clone()
     };
     let mut instances: Vec<Instance> = engines.into_iter().map(Instance::new).collect();
-    let mut report = diff(&workload, &modes, &mut instances, |mode| match &case {
+    let config_for = |mode: Mode| match &case {
         Some(case) => RunConfig { mode, ..case.config() },
         None => {
             let mut c = RunConfig::new(mode);
             c.max_workgroups = 4;
             c
         }
-    });
+    };
+    let bar = progress::bar(modes.len() as u64, "diff");
+    let mut report = diff(&workload, &[], &mut instances, config_for);
+    for &mode in &modes {
+        bar.set_message(mode.name());
+        report.results.extend(diff(&workload, &[mode], &mut instances, config_for).results);
+        bar.inc(1);
+        progress::reveal(&bar);
+    }
+    bar.finish_and_clear();
     report.seed = case.as_ref().and_then(|c| c.seed);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -3,8 +3,10 @@
 pub mod bench;
 pub mod check;
 pub mod common;
+pub mod conformance;
 pub mod devices;
 pub mod diff;
+pub mod progress;
 pub mod run;
 pub mod spec;
 pub mod wgsl;

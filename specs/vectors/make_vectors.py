@@ -1,0 +1,179 @@
+import json, os, struct, shutil
+ROOT=os.path.dirname(os.path.abspath(__file__))
+for sub in ["opcode","mode","transition","deviation"]: shutil.rmtree(os.path.join(ROOT,sub), ignore_errors=True)
+os.makedirs(ROOT+"/data", exist_ok=True)
+DATA=bytes((i*37+11)%256 for i in range(64))
+open(ROOT+'/data/bytes-64.bin','wb').write(DATA)
+def word(off): return struct.unpack('<I', DATA[off:off+4])[0]
+
+NOP,STORE,ADD,LOAD,CAS,MEMCPY,FENCE=0,1,2,3,4,5,7
+LOAD_MISS,PRINTF,PACKED,SHUTDOWN=0xFFFD,0xFFFE,0x80000001,0xFFFFFFFF
+TEN=[{"id":0,"mask":1},{"id":1,"mask":1},{"id":2,"mask":0}]
+def slot(op,args=(),tenant=0,priority=2): return {"opcode":op,"tenant":tenant,"priority":priority,"args":list(args)}
+def wl(name,slots,heap_init=(),files=(),handlers=(),heap_words=256,tenants=TEN):
+    return {"name":name,"tenants":tenants,"heap_words":heap_words,"heap_init":[{"at":a,"words":w} for a,w in heap_init],
+            "files":list(files),"handlers":list(handlers),"slots":slots}
+count=0
+def write(name, about, spec, workload, expect, **kw):
+    global count
+    v={"about":about,"spec":spec}
+    v.update({k:val for k,val in kw.items() if val is not None})
+    v["workload"]=workload; v["expect"]=expect
+    path=f"{ROOT}/{name}.json"; os.makedirs(os.path.dirname(path),exist_ok=True)
+    json.dump(v,open(path,'w'),indent=1); open(path,'a').write('\n'); count+=1
+
+M=lambda op: op%32
+# ---------------- opcodes ----------------
+write("opcode/nop","NOP does nothing but settle DONE; the claim is counted per tenant and per priority","2.4, 2.5",
+  wl("nop",[slot(NOP)]),
+  {"statuses":["DONE"],"done_count":1,"fault_count":0,"tenant_claims":{"0":1},"priority_claims":[0,0,1,0,0],"metrics":{"0":1}})
+write("opcode/store_u32","STORE_U32 writes heap[arg0] = arg1; an address outside the heap FAULTs and writes nothing","2.5",
+  wl("store",[slot(STORE,[5,77]),slot(STORE,[256,1]),slot(STORE,[0xFFFFFFFF,2])]),
+  {"statuses":["DONE","FAULT","FAULT"],"done_count":1,"fault_count":2,"heap":{"5":77,"255":0,"0":0},"metrics":{"1":3}})
+write("opcode/atomic_add","ATOMIC_ADD adds arg1 to heap[arg0] atomically (wrapping); outside the heap it FAULTs","2.5",
+  wl("atomic-add",[slot(ADD,[2,3]),slot(ADD,[2,4],tenant=1),slot(ADD,[3,0xFFFFFFFF]),slot(ADD,[256,1])],heap_init=[(3,[2])]),
+  {"statuses":["DONE","DONE","DONE","FAULT"],"done_count":3,"fault_count":1,"heap":{"2":7,"3":1},"tenant_claims":{"0":3,"1":1}})
+write("opcode/load_u32","LOAD_U32 copies heap[arg0] into observable arg1; a source outside the heap or an observable past the area FAULTs","2.5, deviation 4",
+  wl("load",[slot(LOAD,[9,4]),slot(LOAD,[9,95]),slot(LOAD,[9,96]),slot(LOAD,[256,0])],heap_init=[(9,[123])]),
+  {"statuses":["DONE","DONE","FAULT","FAULT"],"observables":{"4":123,"95":123,"0":0},"done_count":2,"fault_count":2})
+write("opcode/compare_swap","COMPARE_SWAP exchanges heap[arg0] from arg1 to arg2 when it matches and stores the old value in observable arg3","2.5",
+  wl("cas",[slot(CAS,[3,5,9,1]),slot(CAS,[7,4,8,2]),slot(CAS,[256,0,1,3]),slot(CAS,[3,0,1,96])],heap_init=[(3,[5]),(7,[5])]),
+  {"statuses":["DONE","DONE","FAULT","FAULT"],"heap":{"3":9,"7":5},"observables":{"1":5,"2":5,"3":0},"done_count":2,"fault_count":2})
+write("opcode/memcpy","MEMCPY copies arg2 words from heap[arg1] to heap[arg0] ascending; a range leaving the heap or more than 1024 words FAULTs with no write","2.5",
+  wl("memcpy",[slot(MEMCPY,[20,10,3]),slot(MEMCPY,[250,10,7]),slot(MEMCPY,[0,10,1025]),slot(MEMCPY,[30,254,3]),slot(MEMCPY,[40,10,0])],heap_init=[(10,[1,2,3])]),
+  {"statuses":["DONE","FAULT","FAULT","FAULT","DONE"],"heap":{"20":1,"21":2,"22":3,"250":0,"255":0,"0":0,"30":0},"done_count":2,"fault_count":3})
+write("opcode/batch_fence","BATCH_FENCE raises EPOCH to arg0 with an atomic max","2.5",
+  wl("fence",[slot(FENCE,[7]),slot(FENCE,[3]),slot(FENCE,[5])]),
+  {"statuses":["DONE","DONE","DONE"],"epoch":7,"metrics":{"7":3}})
+write("opcode/printf","PRINTF appends the record [slot, arg0, arg1, arg2] to the debug log","2.5",
+  wl("printf",[slot(PRINTF,[11,12,13]),slot(PRINTF,[1,2,3])]),
+  {"statuses":["DONE","DONE"],"debug_records":[[0,11,12,13],[1,1,2,3]],"debug_dropped":0,"metrics":{str(M(PRINTF)):2}})
+def packed(ops, n=None):
+    a=[len(ops) if n is None else n]
+    for op,addr,val in ops: a+= [(op<<24)|addr, val]
+    return a
+write("opcode/packed_slot","PACKED_SLOT runs up to five NOP/STORE_U32/ATOMIC_ADD sub-operations; one bad sub-operation (or count) FAULTs the slot before any runs","2.5",
+  wl("packed",[slot(PACKED,packed([(STORE,40,5),(ADD,41,3),(ADD,41,4),(NOP,0,0)])),
+               slot(PACKED,packed([(STORE,50,1),(MEMCPY,42,1)])),
+               slot(PACKED,packed([(STORE,51,1),(STORE,256,1)])),
+               slot(PACKED,packed([(STORE,52,1)],n=0)),
+               slot(PACKED,packed([(STORE,53,1)],n=6))]),
+  {"statuses":["DONE","FAULT","FAULT","FAULT","FAULT"],"heap":{"40":5,"41":7,"50":0,"51":0,"52":0,"53":0},"done_count":1,"fault_count":4})
+write("opcode/shutdown","SHUTDOWN sets control SHUTDOWN; lanes stop, the host clears it, and the drain still finishes every other slot","2.5, 2.6",
+  wl("shutdown",[slot(SHUTDOWN)]+[slot(ADD,[i,1]) for i in range(20)]),
+  {"statuses":["DONE"]*21,"done_count":21,"heap":{str(i):1 for i in range(20)}})
+write("opcode/load_miss","LOAD_MISS parks as WAIT_IO, the host reads arg3 bytes at offset arg1 of file arg0 into heap[arg4..], re-publishes it with arg5 = 0x10, and it ends DONE",
+  "2.8",
+  wl("load-miss",[slot(LOAD_MISS,[0,4,0,8,60,0]),slot(LOAD_MISS,[0,60,0,4,70,0])],files=[{"path":"../data/bytes-64.bin"}]),
+  {"statuses":["DONE","DONE"],"heap":{"60":word(4),"61":word(8),"70":word(60)},"io_completions":[2,0],"metrics":{str(M(LOAD_MISS)):4},"done_count":2})
+write("opcode/load_miss_errors","LOAD_MISS bad input: an unregistered handle, an offset past the end, a destination outside the heap, and an unknown IO state each FAULT; the run ends cleanly",
+  "2.8",
+  wl("load-miss-errors",[slot(LOAD_MISS,[9,0,0,8,60,0]),slot(LOAD_MISS,[0,65,0,4,62,0]),slot(LOAD_MISS,[0,0,0,8,255,0]),slot(LOAD_MISS,[0,0,0,4,64,0x33])],files=[{"path":"../data/bytes-64.bin"}]),
+  {"statuses":["FAULT","FAULT","FAULT","FAULT"],"heap":{"60":0,"62":0,"64":0,"255":0},"io_completions":[0,2],"fault_count":4})
+write("opcode/no_handler","An opcode with no handler FAULTs; its metric bucket is opcode % 32 (0x4242 and 0x80000002 share bucket 2)","2.4, 2.5",
+  wl("no-handler",[slot(0x4242),slot(6),slot(0x80000002)]),
+  {"statuses":["FAULT","FAULT","FAULT"],"fault_count":3,"metrics":{"2":2,"6":1}})
+def h_store(opcode, body): return {"name":f"h{opcode:x}","opcode":opcode,"body":body}
+def lit(v): return {"literal":{"u32":v}}
+def var(n): return {"var":n}
+def binop(op,a,b): return {"binary":{"op":op,"lhs":a,"rhs":b}}
+user_body=[{"store":{"buffer":"heap","index":var("arg0"),"value":binop("mul",var("arg1"),lit(3))}},
+           {"if":{"cond":binop("eq",var("arg2"),lit(1)),"then":[{"assign":{"name":"next_status","value":lit(7)}}],"otherwise":[]}}]
+write("opcode/user_handler","A user handler sees arg0..arg11 and sets next_status; DONE unless it sets FAULT","2.4, 2.5",
+  wl("user",[slot(0x100,[5,7,0]),slot(0x100,[6,8,1])],handlers=[h_store(0x100,user_body)]),
+  {"statuses":["DONE","FAULT"],"heap":{"5":21,"6":24},"done_count":1,"fault_count":1,"metrics":{"0":2}})
+# ---------------- modes ----------------
+for mode in ["once","persistent","priority","jit"]:
+    slots=[slot(ADD,[i%8,1+i%3],tenant=i%2,priority=i%5) for i in range(40)]
+    heap={}
+    for i in range(40): heap[str(i%8)]=heap.get(str(i%8),0)+1+i%3
+    write(f"mode/{mode}",f"{mode} mode drains 40 slots over every priority exactly once: per-word sums, claims per tenant and per priority","2.6",
+      wl(f"mode-{mode}",slots),
+      {"statuses":["DONE"]*40,"done_count":40,"heap":heap,"tenant_claims":{"0":20,"1":20},"priority_claims":[8,8,8,8,8]},
+      modes=[mode], workgroup_size=8, workgroups=4)
+# ---------------- transitions ----------------
+S=["EMPTY","PUBLISHED","CLAIMED","DONE","WAIT_IO","YIELD","REQUEUE","FAULT"]
+LEGAL={("host_publish",f):"PUBLISHED" for f in ["EMPTY","YIELD","REQUEUE"]}
+LEGAL.update({("host_cancel",f):"EMPTY" for f in ["PUBLISHED","YIELD","REQUEUE"]})
+LEGAL.update({("host_fault",f):"FAULT" for f in ["PUBLISHED","WAIT_IO","YIELD","REQUEUE"]})
+LEGAL.update({("host_recycle",f):"EMPTY" for f in ["DONE","FAULT"]})
+LEGAL[("host_io_complete","WAIT_IO")]="PUBLISHED"
+DEV={"device_claim":"PUBLISHED","device_done":"CLAIMED","device_wait_io":"CLAIMED","device_yield":"CLAIMED","device_requeue":"CLAIMED","device_fault":"CLAIMED"}
+for a,f in DEV.items():
+    LEGAL[(a, f)] = {"device_claim":"CLAIMED","device_done":"DONE","device_wait_io":"WAIT_IO","device_yield":"YIELD","device_requeue":"REQUEUE","device_fault":"FAULT"}[a]
+assert len(LEGAL)==19
+ACTIONS=["host_publish","host_cancel","host_fault","host_recycle","host_io_complete"]+list(DEV)
+# After the drain, where does a slot in status s end (subject opcode NOP)?
+def drained(s):
+    return {"PUBLISHED":"DONE","YIELD":"DONE","REQUEUE":"DONE"}.get(s,s)
+yield_handler=h_store(0x101,[{"assign":{"name":"next_status","value":lit(5)}}])
+requeue_handler=h_store(0x102,[{"assign":{"name":"next_status","value":lit(6)}}])
+DEV_OP={"device_claim":(NOP,[]),"device_done":(NOP,[]),"device_wait_io":(LOAD_MISS,[0,0,0,4,60,0]),
+        "device_yield":(0x101,[]),"device_requeue":(0x102,[]),"device_fault":(0x4242,[])}
+witness=slot(NOP,tenant=1)
+for a in ACTIONS:
+    for f in S:
+        legal=(a,f) in LEGAL
+        kind="legal" if legal else "illegal"
+        name=f"transition/{kind}/{a}_from_{f.lower()}"
+        if a.startswith("host"):
+            to=LEGAL.get((a,f))
+            after=to if legal else f
+            final=drained(after)
+            subject=slot(NOP)
+            init=[] if f=="PUBLISHED" else [{"slot":0,"status":f}]
+            ran = after in ("PUBLISHED","YIELD","REQUEUE")
+            exp={"statuses":[final,"DONE"],"tenant_claims":{"0":1 if ran else 0,"1":1}}
+            about=(f"host {a[5:]} from {f} is legal and leads to {to}; after the drain the slot is {final}" if legal
+                   else f"host {a[5:]} from {f} is illegal: the codec refuses it and the slot stays {f} (after the drain: {final})")
+            write(name,about,"2.3",wl(name.replace('/','-'),[subject,witness],handlers=[]),exp,
+                  initial_status=init or None,host_actions=[{"slot":0,"action":a,"expect":to}])
+        else:
+            op,args=DEV_OP[a]
+            handlers=[yield_handler,requeue_handler]
+            files=[{"path":"../../data/bytes-64.bin"}]
+            if legal:
+                subject=slot(op,args)
+                to=LEGAL[(a,f)]
+                final = "DONE" if a=="device_claim" else to
+                exp={"statuses":[final,"DONE"],"tenant_claims":{"0":1,"1":1}}
+                about=(f"a lane claims a PUBLISHED slot with a strong compare-exchange (then NOP ends it DONE)" if a=="device_claim"
+                       else f"a lane that claimed the slot (PUBLISHED -> CLAIMED) ends it {to} (one epoch, before the host services it)")
+                init=None
+            else:
+                # A lane never acts on a slot it did not claim: the slot keeps its status.
+                denied = f=="PUBLISHED"
+                subject=slot(op,args,tenant=2 if denied else 0)
+                exp={"statuses":[f,"DONE"],"tenant_claims":{"0":0,"1":1,"2":0}}
+                about=(f"device {a[7:]} from {f} is illegal: a lane never acts on a slot it did not claim, so the slot stays {f}"
+                       + (" (its tenant is denied, so no lane may claim it)" if denied else ""))
+                init=None if denied else [{"slot":0,"status":f}]
+            write(name,about,"2.3, 2.4",wl(name.replace('/','-'),[subject,witness],handlers=handlers,files=files),exp,
+                  initial_status=init,epochs=1)
+# ---------------- deviations ----------------
+write("deviation/1_out_of_range_tenant","Deviation 1: a tenant id >= 29 is denied and its slot stays PUBLISHED, never run - even when the word past the mask table is non-zero (138 lands on DRAIN_TARGET)",
+  "2.4, 2.11",
+  wl("dev1",[slot(ADD,[0,1],tenant=t) for t in [29,40,138,0xFFFFFFFF]]+[slot(ADD,[1,1])]),
+  {"statuses":["PUBLISHED"]*4+["DONE"],"heap":{"0":0,"1":1},"done_count":1,"tenant_claims":{"0":1}})
+write("deviation/2_exactly_once","Deviation 2: the claim is a strong compare-exchange, so 64 slots each adding 1 to the same word run exactly once on 32 lanes",
+  "2.4, 2.11",
+  wl("dev2",[slot(ADD,[0,1],priority=i%5) for i in range(64)]),
+  {"statuses":["DONE"]*64,"heap":{"0":64},"done_count":64,"tenant_claims":{"0":64},"metrics":{"2":64}},workgroups=4)
+write("deviation/3_urgent_work_not_locked_out","Deviation 3: with the starvation counter past its threshold and only CRITICAL work published, the idle-first scan still ends at CRITICAL and drains it",
+  "2.7, 2.11",
+  wl("dev3",[slot(ADD,[i,1],priority=0) for i in range(24)]),
+  {"statuses":["DONE"]*24,"done_count":24,"priority_claims":[24,0,0,0,0],"heap":{str(i):1 for i in range(24)}},
+  modes=["priority"],control={"135":1000},workgroups=4)
+write("deviation/4_observables_inside_control","Deviation 4: the observable area is inside the declared control buffer: the last observable (95) is written, the next one FAULTs",
+  "2.5, 2.11",
+  wl("dev4",[slot(LOAD,[1,95]),slot(LOAD,[1,96])],heap_init=[(1,[42])]),
+  {"statuses":["DONE","FAULT"],"observables":{"95":42}})
+write("deviation/5_load_miss_parks","Deviation 5: LOAD_MISS does not spin waiting for the host: after one epoch the slot is parked WAIT_IO while every other slot is DONE",
+  "2.8, 2.11",
+  wl("dev5",[slot(LOAD_MISS,[0,0,0,8,60,0])]+[slot(NOP) for _ in range(8)],files=[{"path":"../data/bytes-64.bin"}]),
+  {"statuses":["WAIT_IO"]+["DONE"]*8,"done_count":8},epochs=1)
+write("deviation/6_debug_log_capacity","Deviation 6: PRINTF past the debug log's 64 records writes nothing and counts DEBUG_DROPPED",
+  "2.5, 2.11",
+  wl("dev6",[slot(PRINTF,[i]) for i in range(70)]),
+  {"statuses":["DONE"]*70,"debug_record_count":64,"debug_dropped":6,"done_count":70})
+print(count)
