@@ -7,6 +7,7 @@
 //! - [`builder`]: megakernel programs (every mode) built from the protocol as plain IR;
 //! - [`geometry`]: launch geometry (workgroup size, grid, padded slot count);
 //! - [`host`]: the `Backend` trait, the ring's epoch driver, IO servicing, workloads;
+//! - [`json`]: reading JSON documents that hold IR, at any depth the validator allows;
 //!
 //! The simulator (`megaloop-sim`) and the wgpu backend (`megaloop-gpu`) take only a
 //! [`ir::ValidProgram`], the proof that a program passed the validator.
@@ -15,4 +16,5 @@ pub mod builder;
 pub mod geometry;
 pub mod host;
 pub mod ir;
+pub mod json;
 pub mod protocol;

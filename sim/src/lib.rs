@@ -16,6 +16,7 @@ pub mod memory;
 pub mod schedule;
 pub mod sync;
 
+use code::Code;
 use megaloop::geometry::Geometry;
 use megaloop::host::{check_launch, Backend, BackendError, HostService, Outcome, RunReport};
 use megaloop::ir::ValidProgram;
@@ -80,12 +81,15 @@ pub enum Schedule {
 pub struct SimBackend {
     schedule: Schedule,
     last_trace: Option<Trace>,
+    /// The programs compiled last and their code (a few: runs of one ring, and of the
+    /// few programs a fuzzer or a test suite cycles through, reuse them).
+    compiled: Vec<(u64, std::sync::Arc<Code>)>,
 }
 
 impl SimBackend {
     /// A simulator with the given schedule.
     pub fn new(schedule: Schedule) -> SimBackend {
-        SimBackend { schedule, last_trace: None }
+        SimBackend { schedule, last_trace: None, compiled: Vec::new() }
     }
 
     /// The trace of the last deterministic run.
@@ -111,7 +115,18 @@ impl Backend for SimBackend {
     ) -> Result<RunReport, BackendError> {
         check_launch(program, geometry, buffers, u32::MAX)?;
         let start = Instant::now();
-        let code = compile::compile(program)?;
+        const CACHED_PROGRAMS: usize = 8;
+        let code = match self.compiled.iter().find(|(id, _)| *id == program.id()) {
+            Some((_, code)) => code.clone(),
+            None => {
+                let code = std::sync::Arc::new(compile::compile(program)?);
+                if self.compiled.len() == CACHED_PROGRAMS {
+                    self.compiled.remove(0);
+                }
+                self.compiled.push((program.id(), code.clone()));
+                code
+            }
+        };
         let mem = Memory::from_host(buffers);
         let lanes_start = Instant::now();
         let exhausted = match self.schedule {

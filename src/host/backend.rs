@@ -116,6 +116,12 @@ pub trait LiveMemory: Sync {
 pub trait HostService: Send {
     /// Do what can be done now; return how many requests were completed.
     fn poll(&mut self, memory: &dyn LiveMemory) -> usize;
+
+    /// Whether polling during a run can complete anything (a backend may skip the
+    /// concurrent poller otherwise; the host services everything between epochs anyway).
+    fn worth_polling(&self) -> bool {
+        true
+    }
 }
 
 /// An executor of validated programs.

@@ -89,6 +89,12 @@ pub trait IoSource: Send {
     /// Read up to `buf.len()` bytes at `offset`; returns how many were read (short only at
     /// the end of the source). An offset past the end is an error; at the end, 0.
     fn read_at(&mut self, handle: u32, offset: u64, buf: &mut [u8]) -> Result<usize, IoFailure>;
+
+    /// Whether any handle is registered (with none, every request fails, and servicing
+    /// between epochs is as good as during them).
+    fn has_sources(&self) -> bool {
+        true
+    }
 }
 
 /// Registered files, read with positioned reads.
@@ -112,6 +118,9 @@ impl FileTable {
 }
 
 impl IoSource for FileTable {
+    fn has_sources(&self) -> bool {
+        !self.files.is_empty()
+    }
     fn read_at(&mut self, handle: u32, offset: u64, buf: &mut [u8]) -> Result<usize, IoFailure> {
         use std::os::unix::fs::FileExt;
         let (_, file) = self.files.get(handle as usize).ok_or(IoFailure::BadHandle(handle))?;
@@ -209,7 +218,7 @@ impl<S: IoSource> IoQueueService<S> {
     /// Between epochs: free every completed entry and reset the IO cursor.
     pub fn end_epoch(&mut self, mem: &dyn LiveMemory) {
         self.poll_inner(mem);
-        for e in 0..IO_ENTRIES as usize {
+        for e in 0..Self::entries_in_use(mem) {
             let status = mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + IO_STATUS as usize);
             if status == IO_STATUS_OK || status == IO_STATUS_ERROR {
                 for k in 0..IO_ENTRY_WORDS as usize {
@@ -244,9 +253,15 @@ impl<S: IoSource> IoQueueService<S> {
             && w(IO_DST_HANDLE) == arg(4)
     }
 
+    /// Entries below the IO cursor: lanes take entries by incrementing it, and the host
+    /// resets it only once every entry is free, so no entry at or past it is in use.
+    fn entries_in_use(mem: &dyn LiveMemory) -> usize {
+        (mem.load(CONTROL, CTRL_IO_CURSOR as usize) as usize).min(IO_ENTRIES as usize)
+    }
+
     fn poll_inner(&mut self, mem: &dyn LiveMemory) -> usize {
         let mut done = 0;
-        for e in 0..IO_ENTRIES as usize {
+        for e in 0..Self::entries_in_use(mem) {
             let status_at = e * IO_ENTRY_WORDS as usize + IO_STATUS as usize;
             if mem.load(IO_QUEUE, status_at) != IO_STATUS_REQUESTED || !Self::entry_is_current(mem, e) {
                 continue;
@@ -266,5 +281,8 @@ impl<S: IoSource> IoQueueService<S> {
 impl<S: IoSource> crate::host::HostService for IoQueueService<S> {
     fn poll(&mut self, memory: &dyn LiveMemory) -> usize {
         self.poll_inner(memory)
+    }
+    fn worth_polling(&self) -> bool {
+        self.source.has_sources()
     }
 }

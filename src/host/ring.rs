@@ -16,7 +16,9 @@ use crate::protocol::replay::{RingLog, RingLogRecord};
 use crate::protocol::ring::{decode_ring, host_action, publish, publish_batch, slot_status, Slot};
 use crate::protocol::{Action, CodecError, Status};
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Why a host operation failed.
@@ -74,7 +76,7 @@ pub struct EpochReport {
 #[derive(Clone)]
 pub struct Ring {
     opts: BuildOptions,
-    program: ValidProgram,
+    program: Arc<ValidProgram>,
     buffers: Vec<Vec<u32>>,
     epoch: u32,
     log: RingLog,
@@ -84,7 +86,7 @@ impl Ring {
     /// Build the program for `opts` and fresh buffers: every tenant denied, all slots
     /// EMPTY in the NORMAL partition, the given persistent fuel.
     pub fn new(opts: BuildOptions, fuel: u32) -> Result<Ring, HostError> {
-        let program = build(&opts)?;
+        let program = cached_build(&opts)?;
         let control = Control::new(opts.slots, opts.observables, fuel).encode()?;
         let buffers = program
             .buffers
@@ -321,6 +323,28 @@ impl Ring {
         }
         Ok(reports)
     }
+}
+
+/// `build(opts)`, memoised per thread: fuzzing, the differential generators and the
+/// corpus build the same few programs thousands of times.
+fn cached_build(opts: &BuildOptions) -> Result<Arc<ValidProgram>, HostError> {
+    const MAX_CACHED: usize = 64;
+    thread_local! {
+        static PROGRAMS: RefCell<HashMap<String, Arc<ValidProgram>>> = RefCell::new(HashMap::new());
+    }
+    let Ok(key) = serde_json::to_string(opts) else { return Ok(Arc::new(build(opts)?)) };
+    if let Some(program) = PROGRAMS.with(|p| p.borrow().get(&key).cloned()) {
+        return Ok(program);
+    }
+    let program = Arc::new(build(opts)?);
+    PROGRAMS.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() >= MAX_CACHED {
+            p.clear();
+        }
+        p.insert(key, program.clone());
+    });
+    Ok(program)
 }
 
 /// An IO service the ring can run beside lanes and between epochs.

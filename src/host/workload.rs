@@ -168,7 +168,7 @@ impl Workload {
     /// Read a JSON workload file.
     pub fn from_file(path: &Path) -> Result<Workload, WorkloadError> {
         let text = std::fs::read_to_string(path).map_err(|cause| WorkloadError::Read { path: path.into(), cause })?;
-        serde_json::from_str(&text).map_err(|cause| WorkloadError::Parse { path: path.into(), cause })
+        crate::json::from_str(&text).map_err(|cause| WorkloadError::Parse { path: path.into(), cause })
     }
 
     /// A built-in workload of `slots` slots.

@@ -49,6 +49,7 @@ impl TypeClass {
 
 /// Unary operations (pure).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum UnaryOp {
     /// Arithmetic negation; wrapping for i32 (`-i32::MIN == i32::MIN`).
@@ -92,6 +93,7 @@ impl UnaryOp {
 
 /// Binary operations (pure).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum BinaryOp {
     /// Wrapping addition (f32: IEEE, correctly rounded).
@@ -252,6 +254,7 @@ impl BinaryOp {
 
 /// Atomic read-modify-write operations on one u32 word of a buffer. All are relaxed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum AtomicOp {
     /// Atomic load; binds the word.
@@ -330,6 +333,7 @@ impl AtomicOp {
 
 /// Built-in invocation values, all u32, over a one-dimensional grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum Builtin {
     /// `workgroup_id * workgroup_size + local_invocation_id`.

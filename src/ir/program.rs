@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A whole megakernel program.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Program {
     /// A name used in reports and as the WGSL entry point's comment.
     pub name: String,
@@ -24,6 +25,7 @@ pub struct Program {
 
 /// How a buffer may be accessed by the program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
     /// Loads only.
@@ -34,6 +36,7 @@ pub enum Access {
 
 /// A half-open range of word indices `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct WordRange {
     /// First word.
     pub start: u32,
@@ -43,6 +46,7 @@ pub struct WordRange {
 
 /// A storage buffer of u32 words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct BufferDecl {
     /// Identifier used by loads, stores and atomics.
     pub name: String,
@@ -61,6 +65,7 @@ pub type Block = Vec<Stmt>;
 
 /// A statement.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum Stmt {
     /// Declare a mutable variable of type `ty`, initialised to `value`.
@@ -147,6 +152,7 @@ pub enum Stmt {
 
 /// A pure expression.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum Expr {
     /// A constant.

@@ -445,3 +445,26 @@ fn snapshot_validation_report() {
     let p = program(vec![let_u32("x", Expr::var("y")), if_(Expr::u32(1), vec![Stmt::Barrier]), Stmt::Break]);
     insta::assert_snapshot!(validate(&p).unwrap_err().to_string());
 }
+
+/// The deepest programs the validator accepts (expressions and blocks nested
+/// MAX_NESTING deep) survive a JSON round trip: serde_json's recursion limit must not
+/// refuse what the validator allows (found by the `validate` fuzz target).
+#[test]
+fn deepest_valid_programs_round_trip_through_json() {
+    use crate::ir::build::stmt::{if_, let_u32};
+    use crate::ir::validate::MAX_NESTING;
+    let mut e = Expr::u32(1);
+    for _ in 0..MAX_NESTING - 2 {
+        e = Expr::unary(crate::ir::UnaryOp::BitNot, e);
+    }
+    let mut body = vec![let_u32("x", e)];
+    for _ in 0..MAX_NESTING - 2 {
+        body = vec![if_(Expr::bool(true), body)];
+    }
+    let p = Program { name: "deep".into(), workgroup_size: 1, buffers: vec![], body };
+    let deepest_ok = validate(&p).is_ok();
+    let json = serde_json::to_string(&p).unwrap();
+    let back: Result<Program, _> = crate::json::from_str(&json);
+    assert!(deepest_ok, "{:?}", validate(&p).err());
+    assert_eq!(back.expect("a valid program's JSON parses"), p);
+}

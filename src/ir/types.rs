@@ -9,6 +9,7 @@ use std::fmt;
 
 /// The scalar types of the IR. There are no vectors, pointers or aggregates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum ScalarType {
     /// 32-bit unsigned integer, wrapping arithmetic.
@@ -54,6 +55,7 @@ impl fmt::Display for ScalarType {
 
 /// A constant value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum Literal {
     /// A u32 constant.

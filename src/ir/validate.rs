@@ -180,13 +180,28 @@ impl fmt::Display for ValidationErrors {
 
 impl std::error::Error for ValidationErrors {}
 
-/// A program that passed [`validate`]. Only the validator constructs it.
-#[derive(Clone, Debug, PartialEq)]
+/// A program that passed [`validate`]. Only the validator constructs it, and it is
+/// immutable, so its [`id`](ValidProgram::id) stands for its contents.
+#[derive(Clone, Debug)]
 pub struct ValidProgram {
     program: Program,
+    id: u64,
+}
+
+/// Two validated programs are equal when their programs are (whatever their ids).
+impl PartialEq for ValidProgram {
+    fn eq(&self, other: &ValidProgram) -> bool {
+        self.id == other.id || self.program == other.program
+    }
 }
 
 impl ValidProgram {
+    /// A number unique to this validation in this process: equal ids mean the same
+    /// program (a clone keeps its id), so backends can key caches on it cheaply.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// The validated program.
     pub fn program(&self) -> &Program {
         &self.program
@@ -370,7 +385,9 @@ pub fn validate(program: &Program) -> Result<ValidProgram, ValidationErrors> {
     v.check_header(program);
     v.block(&program.body, "body", 0);
     if v.errors.is_empty() {
-        Ok(ValidProgram { program: program.clone() })
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(ValidProgram { program: program.clone(), id })
     } else {
         Err(ValidationErrors(v.errors))
     }

@@ -4,11 +4,11 @@
 //! schedule-dependent words by their invariants.
 
 use crate::engine::Instance;
-use crate::generate::Case;
+use crate::generate::{Case, InitialStatus};
 use crate::snapshot::Snapshot;
 use megaloop::builder::Mode;
 use megaloop::host::io::buffer_index;
-use megaloop::host::runner::{run_workload, RunConfig, WorkloadRun};
+use megaloop::host::runner::{prepare, RunConfig, WorkloadRun};
 use megaloop::host::workload::Workload;
 use megaloop::host::Outcome;
 use megaloop::protocol::layout::*;
@@ -238,8 +238,27 @@ pub fn run_on(
     workload: &Workload,
     config: &RunConfig,
 ) -> Result<(WorkloadRun, Snapshot), String> {
+    run_prepared(instance, workload, config, &[])
+}
+
+/// Run a case (its mode, launch shape, fuel and initial statuses) on one engine.
+pub fn run_case_on(instance: &mut Instance, case: &Case) -> Result<(WorkloadRun, Snapshot), String> {
+    run_prepared(instance, &case.workload, &case.config(), &case.initial_status)
+}
+
+fn run_prepared(
+    instance: &mut Instance,
+    workload: &Workload,
+    config: &RunConfig,
+    initial_status: &[InitialStatus],
+) -> Result<(WorkloadRun, Snapshot), String> {
     let backend = instance.backend.as_mut().map_err(|e| e.clone())?;
-    let run = run_workload(workload, backend.as_mut(), &instance.engine.config(config)).map_err(|e| e.to_string())?;
+    let config = instance.engine.config(config);
+    let mut prepared = prepare(workload, &config, backend.as_mut()).map_err(|e| e.to_string())?;
+    for s in initial_status {
+        prepared.ring.force_status(s.slot, s.status).map_err(|e| format!("initial_status: {e}"))?;
+    }
+    let run = prepared.drain(backend.as_mut(), config.max_epochs).map_err(|e| e.to_string())?;
     let snapshot = Snapshot::of(&run.ring).map_err(|e| e.to_string())?;
     Ok((run, snapshot))
 }
@@ -252,10 +271,40 @@ pub fn diff(
     instances: &mut [Instance],
     config_for: impl Fn(Mode) -> RunConfig,
 ) -> DiffReport {
-    let reference = instances.first().map(|i| i.engine.to_string()).unwrap_or_default();
+    let results = compare_engines(modes, instances, |instance, mode| run_on(instance, workload, &config_for(mode)));
+    DiffReport {
+        workload: workload.name.clone(),
+        slots: workload.slots.len(),
+        seed: None,
+        reference: reference(instances),
+        results,
+    }
+}
+
+/// Run a case on every engine (in its one mode) and compare them.
+pub fn diff_case(case: &Case, instances: &mut [Instance]) -> DiffReport {
+    let results = compare_engines(&[case.mode], instances, |instance, _| run_case_on(instance, case));
+    DiffReport {
+        workload: case.workload.name.clone(),
+        slots: case.workload.slots.len(),
+        seed: case.seed,
+        reference: reference(instances),
+        results,
+    }
+}
+
+fn reference(instances: &[Instance]) -> String {
+    instances.first().map(|i| i.engine.to_string()).unwrap_or_default()
+}
+
+/// Every engine x mode result, each compared with the first engine's run of the mode.
+fn compare_engines(
+    modes: &[Mode],
+    instances: &mut [Instance],
+    mut run: impl FnMut(&mut Instance, Mode) -> Result<(WorkloadRun, Snapshot), String>,
+) -> Vec<EngineResult> {
     let mut results = Vec::new();
     for &mode in modes {
-        let config = config_for(mode);
         let mut reference_snapshot: Option<Snapshot> = None;
         for instance in instances.iter_mut() {
             let mut result = EngineResult {
@@ -266,7 +315,7 @@ pub fn diff(
                 error: None,
                 epochs: 0,
             };
-            match run_on(instance, workload, &config) {
+            match run(instance, mode) {
                 Err(e) => result.error = Some(e),
                 Ok((run, snapshot)) => {
                     result.epochs = run.epochs.len();
@@ -280,12 +329,5 @@ pub fn diff(
             results.push(result);
         }
     }
-    DiffReport { workload: workload.name.clone(), slots: workload.slots.len(), seed: None, reference, results }
-}
-
-/// Run a generated case on every engine (in its one mode) and compare them.
-pub fn diff_case(case: &Case, instances: &mut [Instance]) -> DiffReport {
-    let mut report = diff(&case.workload, &[case.mode], instances, |_| case.config());
-    report.seed = case.seed;
-    report
+    results
 }

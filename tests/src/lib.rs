@@ -5,11 +5,14 @@
 //! - [`engine`]: the executors compared, by name (`sim`, `sim-det:SEED`, `gpu`);
 //! - [`diff`]: the differential comparison and its report.
 //!
-//! Generators and the conformance corpus runner arrive with their issue.
+//! - [`generate`]: seeded, shrinkable generators of workloads and user handlers;
+//! - [`vectors`]: the conformance corpus (specs/vectors) and its runner;
+//! - [`oracles`]: what the fuzz targets check, over bytes.
 
 pub mod behaviour;
 pub mod diff;
 pub mod engine;
 pub mod generate;
+pub mod oracles;
 pub mod snapshot;
 pub mod vectors;

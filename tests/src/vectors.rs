@@ -174,8 +174,8 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<NamedVector>, String> {
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let mut vector: Vector =
-                serde_json::from_str(&text).map_err(|e| format!("{} is not a valid vector: {e}", path.display()))?;
+            let mut vector: Vector = megaloop::json::from_str(&text)
+                .map_err(|e| format!("{} is not a valid vector: {e}", path.display()))?;
             let base = path.parent().unwrap_or(dir);
             for file in &mut vector.workload.files {
                 if let FileSpec::Path(p) = file {

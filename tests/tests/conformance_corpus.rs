@@ -23,8 +23,11 @@ fn run_all(engine: Engine) {
     let vectors = filtered(corpus(), filter.as_deref());
     assert!(!vectors.is_empty(), "no vector matches the filter {filter:?}");
     let results: Vec<VectorResult> = vectors.iter().flat_map(|v| run_named(v, &mut instance)).collect();
-    let bad: Vec<String> =
-        results.iter().filter(|r| !r.verdict.ok()).map(|r| format!("{} [{}]: {:?}", r.vector, r.mode, r.verdict)).collect();
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|r| !r.verdict.ok())
+        .map(|r| format!("{} [{}]: {:?}", r.vector, r.mode, r.verdict))
+        .collect();
     println!("{} runs of {} vectors on {}", results.len(), vectors.len(), instance.engine);
     assert!(bad.is_empty(), "{} of {} runs failed:\n{}", bad.len(), results.len(), bad.join("\n"));
 }

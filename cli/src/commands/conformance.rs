@@ -5,7 +5,7 @@
 
 use crate::commands::progress;
 use megaloop_conformance::engine::{Engine, Instance};
-use megaloop_conformance::vectors::{corpus_dir, filtered, junit, load_corpus, run_named, Verdict, VectorResult};
+use megaloop_conformance::vectors::{corpus_dir, filtered, junit, load_corpus, run_named, VectorResult, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

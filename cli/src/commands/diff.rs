@@ -11,7 +11,7 @@ use crate::commands::progress;
 use megaloop::builder::Mode;
 use megaloop::host::runner::RunConfig;
 use megaloop::host::workload::Workload;
-use megaloop_conformance::diff::diff;
+use megaloop_conformance::diff::{diff, diff_case};
 use megaloop_conformance::engine::{Engine, Instance};
 use megaloop_conformance::generate::Case;
 use std::process::ExitCode;
@@ -75,19 +75,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.engine.clone()
     };
     let mut instances: Vec<Instance> = engines.into_iter().map(Instance::new).collect();
-    let config_for = |mode: Mode| match &case {
-        Some(case) => RunConfig { mode, ..case.config() },
-        None => {
-            let mut c = RunConfig::new(mode);
-            c.max_workgroups = 4;
-            c
-        }
+    let config_for = |mode: Mode| {
+        let mut c = RunConfig::new(mode);
+        c.max_workgroups = 4;
+        c
     };
     let bar = progress::bar(modes.len() as u64, "diff");
     let mut report = diff(&workload, &[], &mut instances, config_for);
     for &mode in &modes {
         bar.set_message(mode.name());
-        report.results.extend(diff(&workload, &[mode], &mut instances, config_for).results);
+        let one = match &case {
+            // A case runs with everything it names (launch shape, fuel, initial statuses).
+            Some(case) => diff_case(&Case { mode, ..case.clone() }, &mut instances),
+            None => diff(&workload, &[mode], &mut instances, config_for),
+        };
+        report.results.extend(one.results);
         bar.inc(1);
         progress::reveal(&bar);
     }
@@ -105,6 +107,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             workgroup_size: 64,
             workgroups: 4,
             workload: workload.clone(),
+            initial_status: vec![],
+            fuel: None,
         });
         let dir = std::env::temp_dir().join("megaloop-failures");
         match case.save(&dir) {

@@ -74,6 +74,16 @@ pub fn run(
     geometry: Geometry,
     service: Option<&mut dyn HostService>,
 ) -> Result<Vec<ExhaustedLane>, SimError> {
+    let service = service.filter(|s| s.worth_polling());
+    if code.has_persistent_loop && geometry.workgroups == 1 && service.is_none() {
+        // One workgroup and nothing to poll: run it here, without a thread.
+        let gate = RoundGate { rounds: vec![AtomicU64::new(0)] };
+        let mut warp = Warp::new(code, mem, &gate, place(geometry, 0));
+        warp.run();
+        let mut lanes = std::mem::take(&mut warp.exhausted);
+        lanes.sort_by_key(|l| l.lane);
+        return Ok(lanes);
+    }
     let done = AtomicBool::new(false);
     let exhausted = Mutex::new(Vec::new());
     let mut scope_gate = None;

@@ -18,6 +18,8 @@ use proptest::sample::select;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
+
+pub use crate::vectors::InitialStatus;
 use std::path::Path;
 
 /// One differential case: a workload, the mode and the launch shape to run it with.
@@ -35,12 +37,26 @@ pub struct Case {
     pub workgroups: u32,
     /// The workload.
     pub workload: Workload,
+    /// Raw statuses set after publishing (slot streams start from any status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub initial_status: Vec<InitialStatus>,
+    /// Persistent fuel per lane per epoch (default: derived from the ring size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u32>,
 }
 
 /// A random case.
 pub fn case() -> impl Strategy<Value = Case> {
     (select(Mode::ALL.to_vec()), select(vec![8u32, 64]), 1u32..=4, workload()).prop_map(
-        |(mode, workgroup_size, workgroups, workload)| Case { seed: None, mode, workgroup_size, workgroups, workload },
+        |(mode, workgroup_size, workgroups, workload)| Case {
+            seed: None,
+            mode,
+            workgroup_size,
+            workgroups,
+            workload,
+            initial_status: vec![],
+            fuel: None,
+        },
     )
 }
 
@@ -72,13 +88,14 @@ impl Case {
         let mut c = RunConfig::new(self.mode);
         c.workgroup_size = self.workgroup_size;
         c.max_workgroups = self.workgroups;
+        c.fuel = self.fuel;
         c
     }
 
     /// Read a case file.
     pub fn from_file(path: &Path) -> Result<Case, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{} is not a case file: {e}", path.display()))
+        megaloop::json::from_str(&text).map_err(|e| format!("{} is not a case file: {e}", path.display()))
     }
 
     /// Write the case as JSON into `dir`, returning the path.

@@ -1,0 +1,393 @@
+//! Oracles: what the fuzz targets check, as plain library functions over bytes, so the
+//! targets in `fuzz/` are one line of glue and `cargo test` replays every saved
+//! regression (`fuzz/regressions/<target>/`) and runs seeded smoke inputs through the
+//! same code.
+//!
+//! A failed oracle returns a [`Failure`]; where a workload was involved it carries the
+//! case, which [`Failure::save`] writes as a file `megaloop diff --workload FILE` replays.
+
+use crate::diff::{compare, diff_case, invariants, run_case_on};
+use crate::engine::{Engine, Instance};
+use crate::generate::{Case, InitialStatus};
+use arbitrary::{Arbitrary, Unstructured};
+use megaloop::builder::Mode;
+use megaloop::host::workload::{OpcodeSpec, SlotSpec, TenantSpec, Workload};
+use megaloop::ir::{print, validate, Program};
+use megaloop::protocol::control::Control;
+use megaloop::protocol::debug_log::DebugLog;
+use megaloop::protocol::error::words_from_le_bytes;
+use megaloop::protocol::io_queue::{decode_io_queue, encode_io_queue};
+use megaloop::protocol::packed::{decode_packed, encode_packed};
+use megaloop::protocol::replay::RingLog;
+use megaloop::protocol::ring::{decode_ring, encode_ring};
+use megaloop::protocol::Status;
+use std::path::{Path, PathBuf};
+
+/// An oracle that did not hold.
+#[derive(Debug)]
+pub struct Failure {
+    /// What did not hold.
+    pub message: String,
+    /// The case that shows it, when there is one.
+    pub case: Option<Box<Case>>,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), case: None }
+    }
+
+    fn with_case(message: impl Into<String>, case: &Case) -> Failure {
+        Failure { message: message.into(), case: Some(Box::new(case.clone())) }
+    }
+
+    /// Save the case (if any) into `dir` and return the message with the command that
+    /// replays it.
+    pub fn save(&self, dir: &Path) -> String {
+        match &self.case {
+            None => self.message.clone(),
+            Some(case) => match case.save(dir) {
+                Ok(path) => format!("{}\nreplay: megaloop diff --workload {}", self.message, path.display()),
+                Err(e) => format!("{}\n(could not save the case to {}: {e})", self.message, dir.display()),
+            },
+        }
+    }
+}
+
+/// Where fuzz targets save failing cases: `MEGALOOP_CASE_DIR`, else `fuzz/cases`.
+pub fn case_dir() -> PathBuf {
+    std::env::var_os("MEGALOOP_CASE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("fuzz/cases"))
+}
+
+/// An oracle over bytes.
+pub type Oracle = fn(&[u8]) -> Result<(), Failure>;
+
+/// Every oracle, by fuzz target name.
+pub const TARGETS: [(&str, Oracle); 5] = [
+    ("decode", decode),
+    ("validate", validate_arbitrary),
+    ("slot_stream", slot_stream),
+    ("sim_schedules", sim_schedules),
+    ("differential", differential),
+];
+
+fn roundtrip<T: PartialEq + std::fmt::Debug, E: std::fmt::Display>(
+    what: &str,
+    decoded: T,
+    again: Result<T, E>,
+) -> Result<(), Failure> {
+    match again {
+        Ok(back) if back == decoded => Ok(()),
+        Ok(back) => Err(Failure::new(format!("{what}: decode(encode(x)) != x: {decoded:?} came back as {back:?}"))),
+        Err(e) => Err(Failure::new(format!("{what}: re-encoding a decoded value failed: {e}"))),
+    }
+}
+
+/// `decode`: every host-side decoder on arbitrary bytes. Decoders may refuse input but
+/// never panic, and whatever decodes re-encodes to something that decodes to the same.
+pub fn decode(data: &[u8]) -> Result<(), Failure> {
+    let Some((&selector, rest)) = data.split_first() else { return Ok(()) };
+    let words = || words_from_le_bytes("fuzz input", rest);
+    match selector % 6 {
+        0 => {
+            if let Ok(c) = words().and_then(|w| Control::decode(&w)) {
+                roundtrip("control", c.clone(), c.encode().and_then(|w| Control::decode(&w)))?;
+            }
+        }
+        1 => {
+            if let Ok(slots) = words().and_then(|w| decode_ring(&w)) {
+                roundtrip("ring", slots.clone(), decode_ring(&encode_ring(&slots)))?;
+            }
+        }
+        2 => {
+            let dropped = rest.first().copied().map_or(0, u32::from);
+            if let Ok(log) = words().and_then(|w| DebugLog::decode(&w, dropped)) {
+                roundtrip("debug log", log.clone(), log.encode().and_then(|w| DebugLog::decode(&w, log.dropped)))?;
+            }
+        }
+        3 => {
+            if let Ok(entries) = words().and_then(|w| decode_io_queue(&w)) {
+                roundtrip("IO queue", entries.clone(), encode_io_queue(&entries).and_then(|w| decode_io_queue(&w)))?;
+            }
+        }
+        4 => {
+            let mut args = [0u32; 12];
+            for (k, chunk) in rest.chunks(4).take(12).enumerate() {
+                let mut b = [0u8; 4];
+                b[..chunk.len()].copy_from_slice(chunk);
+                args[k] = u32::from_le_bytes(b);
+            }
+            if let Ok(ops) = decode_packed(&args) {
+                roundtrip("packed slot", ops.clone(), encode_packed(&ops).and_then(|a| decode_packed(&a)))?;
+            }
+        }
+        _ => {
+            if let Ok(log) = RingLog::decode(rest) {
+                roundtrip("replay log", log.clone(), RingLog::decode(&log.encode()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `validate`: an arbitrary program (the `arbitrary` crate) through the validator and
+/// the printer: no panic, and its JSON form round-trips.
+pub fn validate_arbitrary(data: &[u8]) -> Result<(), Failure> {
+    // Bytes that happen to be a JSON program are checked as one too.
+    if let Ok(program) = megaloop::json::from_slice::<Program>(data) {
+        check_program(&program)?;
+    }
+    match Program::arbitrary(&mut Unstructured::new(data)) {
+        Ok(program) => check_program(&program),
+        Err(_) => Ok(()),
+    }
+}
+
+fn check_program(program: &Program) -> Result<(), Failure> {
+    let _ = print::program(program);
+    let _ = validate(program);
+    let json =
+        serde_json::to_string(program).map_err(|e| Failure::new(format!("a program does not serialize: {e}")))?;
+    let back: Program = megaloop::json::from_str(&json)
+        .map_err(|e| Failure::new(format!("a serialized program does not parse: {e}\n{json}")))?;
+    if &back != program {
+        return Err(Failure::new(format!("JSON round trip changed the program:\n{json}")));
+    }
+    Ok(())
+}
+
+/// Slots of a `slot_stream` case: few, so the simulator's programs stay small and
+/// their compilation is cached.
+pub const STREAM_SLOTS: usize = 12;
+
+/// Read a u32 from the stream (zero once it runs out).
+fn take(u: &mut Unstructured) -> u32 {
+    u32::arbitrary(u).unwrap_or(0)
+}
+
+/// A case from arbitrary bytes: any status, opcode, tenant, priority and arguments.
+pub fn stream_case(data: &[u8]) -> Case {
+    let mut u = Unstructured::new(data);
+    let head = take(&mut u);
+    let mode = Mode::ALL[(head % 4) as usize];
+    let masks = take(&mut u);
+    let tenants = (0..4).map(|id| TenantSpec { id, mask: (masks >> (8 * id)) & 0xFF }).collect();
+    let mut slots = Vec::new();
+    let mut initial_status = Vec::new();
+    for i in 0..STREAM_SLOTS {
+        let word = take(&mut u);
+        // Small opcodes and tenants are the interesting ones; the top bits let any value in.
+        let opcode = if word & 0x80 != 0 {
+            take(&mut u)
+        } else {
+            [0, 1, 2, 3, 4, 5, 7, LOAD_MISS_OP, PRINTF_OP, PACKED_OP, SHUTDOWN_OP, 0x1234][(word % 12) as usize]
+        };
+        let tenant = if word & 0x100 != 0 { take(&mut u) } else { (word >> 9) % 5 };
+        let priority = (word >> 12) % 8;
+        let args = (0..((word >> 15) % 13)).map(|_| take(&mut u) % 300).collect();
+        slots.push(SlotSpec { opcode: OpcodeSpec::Number(opcode), tenant, priority, args });
+        if word & 0x0010_0000 != 0 {
+            let status = Status::from_word((word >> 24) % 8).unwrap_or(Status::Published);
+            initial_status.push(InitialStatus { slot: i, status });
+        }
+    }
+    Case {
+        seed: None,
+        mode,
+        workgroup_size: 1 + head % 4,
+        workgroups: 1,
+        workload: Workload {
+            name: "slot-stream".into(),
+            tenants,
+            heap_words: 256,
+            heap_init: vec![],
+            files: vec![],
+            handlers: vec![],
+            slots,
+        },
+        initial_status,
+        fuel: Some(1 + head % 64),
+    }
+}
+
+const LOAD_MISS_OP: u32 = megaloop::protocol::opcode::LOAD_MISS;
+const PRINTF_OP: u32 = megaloop::protocol::opcode::PRINTF;
+const PACKED_OP: u32 = megaloop::protocol::opcode::PACKED_SLOT;
+const SHUTDOWN_OP: u32 = megaloop::protocol::opcode::SHUTDOWN;
+
+/// `slot_stream`: an arbitrary slot stream on the parallel simulator in its mode (one
+/// workgroup of 1 to 4 lanes: cheap enough for libFuzzer's pace; interleavings are
+/// loom's and the differential generators' job).
+/// No error; no denied or out-of-range tenant ever runs; a slot not PUBLISHED, YIELD or
+/// REQUEUE at the start is never touched; DONE_COUNT and FAULT_COUNT equal the slots
+/// that became DONE and FAULT; every claim settled once (claims per tenant, claims per
+/// priority and executions per opcode bucket all sum to the same); no slot's payload
+/// changes except a LOAD_MISS slot's IO state word; a small fuel is an outcome, never a
+/// hang.
+pub fn slot_stream(data: &[u8]) -> Result<(), Failure> {
+    thread_local! {
+        // Kept across inputs: the simulator reuses the code it compiled last.
+        static SIM: std::cell::RefCell<Instance> = std::cell::RefCell::new(Instance::new(Engine::SimParallel));
+    }
+    let case = stream_case(data);
+    let fail = |m: String| Failure::with_case(m, &case);
+    let (run, _) = SIM
+        .with(|sim| run_case_on(&mut sim.borrow_mut(), &case))
+        .map_err(|e| fail(format!("the simulator failed: {e}")))?;
+    let before = case.workload.ring_slots().map_err(|e| fail(e.to_string()))?;
+    let mut initial: Vec<Status> = vec![Status::Published; before.len()];
+    for s in &case.initial_status {
+        initial[s.slot] = s.status;
+    }
+    let after = run.ring.slots().map_err(|e| fail(e.to_string()))?;
+    let c = run.ring.control().map_err(|e| fail(e.to_string()))?;
+    let authorised = |t: u32| c.tenant_authorised(t);
+    let mut became = [0u32; 8];
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        let runnable = matches!(initial[i], Status::Published | Status::Yield | Status::Requeue);
+        if !authorised(b.tenant) && runnable && a.status != initial[i] && initial[i] == Status::Published {
+            return Err(fail(format!("slot {i} of denied tenant {} changed to {}", b.tenant, a.status)));
+        }
+        if !runnable && a.status != initial[i] {
+            return Err(fail(format!("slot {i} started {} (not runnable) and ended {}", initial[i], a.status)));
+        }
+        let mut payload = a.clone();
+        if b.opcode == LOAD_MISS_OP {
+            payload.args[5] = b.args[5];
+        }
+        if (payload.opcode, payload.tenant, payload.priority, payload.args) != (b.opcode, b.tenant, b.priority, b.args)
+        {
+            return Err(fail(format!("slot {i}'s payload changed: {b:?} became {a:?}")));
+        }
+        if runnable {
+            became[a.status.word() as usize] += 1;
+        }
+    }
+    for t in 0..c.tenant_fairness.len() as u32 {
+        if !authorised(t) && c.tenant_fairness[t as usize] != 0 {
+            return Err(fail(format!("denied tenant {t} has {} claims", c.tenant_fairness[t as usize])));
+        }
+    }
+    if c.done_count != became[Status::Done.word() as usize] {
+        return Err(fail(format!("DONE_COUNT {} but {} slots became DONE", c.done_count, became[3])));
+    }
+    if c.fault_count != became[Status::Fault.word() as usize] {
+        return Err(fail(format!("FAULT_COUNT {} but {} slots became FAULT", c.fault_count, became[7])));
+    }
+    let claims: u64 = c.tenant_fairness.iter().map(|&x| u64::from(x)).sum();
+    let by_priority: u64 = c.priority_claims.iter().map(|&x| u64::from(x)).sum();
+    let settles: u64 = c.metrics.iter().map(|&x| u64::from(x)).sum();
+    if claims != by_priority || claims != settles {
+        return Err(fail(format!("claims {claims}, claims by priority {by_priority}, settles {settles}: not equal")));
+    }
+    let broken: Vec<String> =
+        invariants(&run).into_iter().filter(|f| !f.contains("runnable slots left") && !f.contains("cut off")).collect();
+    if !broken.is_empty() {
+        return Err(fail(broken.join("; ")));
+    }
+    Ok(())
+}
+
+/// The generated case a fuzz input selects (its first 8 bytes are the seed).
+pub fn seeded_case(data: &[u8]) -> Case {
+    let mut seed = [0u8; 8];
+    let n = data.len().min(8);
+    seed[..n].copy_from_slice(&data[..n]);
+    Case::from_seed(u64::from_le_bytes(seed))
+}
+
+/// `sim_schedules`: a generated case on the parallel and the deterministic simulator
+/// (seeded by the input) agrees on every schedule-independent word.
+pub fn sim_schedules(data: &[u8]) -> Result<(), Failure> {
+    let case = seeded_case(data);
+    let det_seed = data.get(8..16).map_or(0, |b| b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x)));
+    let mut engines = [Instance::new(Engine::SimParallel), Instance::new(Engine::SimDet { seed: det_seed })];
+    agree(&case, &mut engines)
+}
+
+/// `differential`: a generated case on the simulator and the GPU backend (lavapipe
+/// where there is no GPU) agrees on every schedule-independent word. Without any GPU
+/// adapter it compares the two simulator schedules instead.
+pub fn differential(data: &[u8]) -> Result<(), Failure> {
+    // One GPU instance per thread, made on first use and never dropped: its device lives
+    // as long as the fuzzing process (dropping a device from a thread-local destructor
+    // at exit is not allowed to fail, and wgpu's may).
+    thread_local! {
+        static GPU: std::cell::RefCell<Option<&'static mut Instance>> = const { std::cell::RefCell::new(None) };
+    }
+    let case = seeded_case(data);
+    GPU.with(|gpu| {
+        let mut gpu = gpu.borrow_mut();
+        let gpu = gpu.get_or_insert_with(|| {
+            let gpu = Instance::new(Engine::Gpu { adapter: None });
+            if gpu.backend.is_err() {
+                eprintln!("differential: no GPU adapter at all; comparing simulator schedules only");
+                return Box::leak(Box::new(Instance::new(Engine::SimDet { seed: 1 })));
+            }
+            Box::leak(Box::new(gpu))
+        });
+        let mut sim = Instance::new(Engine::SimParallel);
+        let (a, b) = (run_case_on(&mut sim, &case), run_case_on(gpu, &case));
+        match (a, b) {
+            (Ok((_, x)), Ok((run, y))) => {
+                let mismatches = compare(&x, &y);
+                let broken = invariants(&run);
+                if mismatches.is_empty() && broken.is_empty() {
+                    Ok(())
+                } else {
+                    let words: Vec<String> = mismatches
+                        .iter()
+                        .take(10)
+                        .map(|m| format!("{}: {} vs {}", m.word, m.expected, m.got))
+                        .collect();
+                    Err(Failure::with_case(
+                        format!("sim and {} differ: {}{:?}", gpu.engine, words.join("; "), broken),
+                        &case,
+                    ))
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => Err(Failure::with_case(format!("a run failed: {e}"), &case)),
+        }
+    })
+}
+
+fn agree(case: &Case, engines: &mut [Instance]) -> Result<(), Failure> {
+    let report = diff_case(case, engines);
+    if report.agrees() {
+        Ok(())
+    } else {
+        Err(Failure::with_case(report.render(10), case))
+    }
+}
+
+/// What a fuzz target does with an input: run the oracle and, when it fails, save the
+/// case (see [`case_dir`]) and panic with the message and the replay command.
+pub fn must_hold(oracle: Oracle, data: &[u8]) {
+    if let Err(failure) = oracle(data) {
+        panic!("{}", failure.save(&case_dir()));
+    }
+}
+
+/// Run `oracle` on every file of `dir` (a regressions folder); the failures, named by
+/// file.
+pub fn replay_dir(dir: &Path, oracle: Oracle) -> Result<usize, Vec<String>> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(0) };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+    paths.sort();
+    let mut failures = Vec::new();
+    for path in &paths {
+        match std::fs::read(path) {
+            Err(e) => failures.push(format!("{}: {e}", path.display())),
+            Ok(data) => {
+                if let Err(f) = oracle(&data) {
+                    failures.push(format!("{}: {}", path.display(), f.message));
+                }
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(paths.len())
+    } else {
+        Err(failures)
+    }
+}
