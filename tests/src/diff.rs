@@ -198,14 +198,36 @@ fn multiset_difference(a: &[[u32; 4]], b: &[[u32; 4]]) -> usize {
     differ + (a.len() - i) + (b.len() - j)
 }
 
-/// The invariants of the schedule-dependent words after a drain (spec 2.10).
+/// The invariants of the schedule-dependent words after a drain (spec 2.10): the drain
+/// finished and can be trusted, and the words themselves are in bounds.
 pub fn invariants(run: &WorkloadRun) -> Vec<String> {
+    let mut failures = drain_invariants(run);
+    failures.extend(word_invariants(run));
+    failures
+}
+
+/// The drain finished and can be trusted: no lane cut off by a driver, nothing runnable
+/// left.
+pub fn drain_invariants(run: &WorkloadRun) -> Vec<String> {
     let mut failures = Vec::new();
     let words = &run.ring.buffers()[buffer_index::CONTROL];
     let cutoff: usize = run.epochs.iter().filter(|e| matches!(e.outcome, Outcome::CutOff { .. })).count();
     if cutoff > 0 || words[CTRL_LOOP_CUTOFF as usize] != 0 {
         failures.push(format!("{cutoff} epochs had lanes cut off by the driver: the drain cannot be trusted"));
     }
+    match run.ring.runnable() {
+        Ok(0) => {}
+        Ok(n) => failures.push(format!("{n} runnable slots left after the drain")),
+        Err(e) => failures.push(format!("ring does not decode: {e}")),
+    }
+    failures
+}
+
+/// The schedule-dependent words are within their bounds, however far the run got: the
+/// starvation counter, and the debug log cursor against its records and drops.
+pub fn word_invariants(run: &WorkloadRun) -> Vec<String> {
+    let mut failures = Vec::new();
+    let words = &run.ring.buffers()[buffer_index::CONTROL];
     let lanes = run.geometry.lanes();
     let starvation = u64::from(words[CTRL_STARVATION as usize]);
     if starvation > u64::from(STARVATION_THRESHOLD) + lanes {
@@ -223,11 +245,6 @@ pub fn invariants(run: &WorkloadRun) -> Vec<String> {
             }
         }
         Err(e) => failures.push(format!("debug log does not decode: {e}")),
-    }
-    match run.ring.runnable() {
-        Ok(0) => {}
-        Ok(n) => failures.push(format!("{n} runnable slots left after the drain")),
-        Err(e) => failures.push(format!("ring does not decode: {e}")),
     }
     failures
 }

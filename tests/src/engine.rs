@@ -36,11 +36,8 @@ pub enum Engine {
     },
 }
 
-const FAULT_NAMES: [(&str, PlantedFault); 3] = [
-    ("trusting-claim", PlantedFault::TrustingClaim),
-    ("unbounded-tenant", PlantedFault::UnboundedTenant),
-    ("starvation-lockout", PlantedFault::StarvationLockout),
-];
+const FAULTS: [PlantedFault; 3] =
+    [PlantedFault::TrustingClaim, PlantedFault::UnboundedTenant, PlantedFault::StarvationLockout];
 
 fn fault_name(fault: PlantedFault) -> &'static str {
     match fault {
@@ -66,7 +63,7 @@ impl std::str::FromStr for Engine {
     type Err = String;
     fn from_str(s: &str) -> Result<Engine, String> {
         if let Some((base, fault)) = s.rsplit_once('+') {
-            let fault = FAULT_NAMES.iter().find(|(name, _)| *name == fault).map(|(_, f)| *f).ok_or_else(|| {
+            let fault = FAULTS.into_iter().find(|&f| fault_name(f) == fault).ok_or_else(|| {
                 format!("unknown planted fault `{fault}` (trusting-claim, unbounded-tenant, starvation-lockout)")
             })?;
             return Ok(Engine::Planted { base: Box::new(base.parse()?), fault });

@@ -6,7 +6,7 @@
 //! A failed oracle returns a [`Failure`]; where a workload was involved it carries the
 //! case, which [`Failure::save`] writes as a file `megaloop diff --workload FILE` replays.
 
-use crate::diff::{compare, diff_case, invariants, run_case_on};
+use crate::diff::{diff_case, run_case_on, word_invariants};
 use crate::engine::{Engine, Instance};
 use crate::generate::{Case, InitialStatus};
 use arbitrary::{Arbitrary, Unstructured};
@@ -245,7 +245,7 @@ pub fn slot_stream(data: &[u8]) -> Result<(), Failure> {
     let mut became = [0u32; 8];
     for (i, (b, a)) in before.iter().zip(&after).enumerate() {
         let runnable = matches!(initial[i], Status::Published | Status::Yield | Status::Requeue);
-        if !authorised(b.tenant) && runnable && a.status != initial[i] && initial[i] == Status::Published {
+        if !authorised(b.tenant) && initial[i] == Status::Published && a.status != Status::Published {
             return Err(fail(format!("slot {i} of denied tenant {} changed to {}", b.tenant, a.status)));
         }
         if !runnable && a.status != initial[i] {
@@ -280,8 +280,8 @@ pub fn slot_stream(data: &[u8]) -> Result<(), Failure> {
     if claims != by_priority || claims != settles {
         return Err(fail(format!("claims {claims}, claims by priority {by_priority}, settles {settles}: not equal")));
     }
-    let broken: Vec<String> =
-        invariants(&run).into_iter().filter(|f| !f.contains("runnable slots left") && !f.contains("cut off")).collect();
+    // A small fuel may leave slots runnable after the last epoch: an outcome, not a bug.
+    let broken = word_invariants(&run);
     if !broken.is_empty() {
         return Err(fail(broken.join("; ")));
     }
@@ -309,45 +309,24 @@ pub fn sim_schedules(data: &[u8]) -> Result<(), Failure> {
 /// where there is no GPU) agrees on every schedule-independent word. Without any GPU
 /// adapter it compares the two simulator schedules instead.
 pub fn differential(data: &[u8]) -> Result<(), Failure> {
-    // One GPU instance per thread, made on first use and never dropped: its device lives
-    // as long as the fuzzing process (dropping a device from a thread-local destructor
-    // at exit is not allowed to fail, and wgpu's may).
+    // The simulator and the GPU instance, once per thread and never dropped: the device
+    // lives as long as the fuzzing process (dropping a device from a thread-local
+    // destructor at exit is not allowed to fail, and wgpu's may).
     thread_local! {
-        static GPU: std::cell::RefCell<Option<&'static mut Instance>> = const { std::cell::RefCell::new(None) };
+        static ENGINES: std::cell::RefCell<Option<&'static mut [Instance; 2]>> = const { std::cell::RefCell::new(None) };
     }
     let case = seeded_case(data);
-    GPU.with(|gpu| {
-        let mut gpu = gpu.borrow_mut();
-        let gpu = gpu.get_or_insert_with(|| {
-            let gpu = Instance::new(Engine::Gpu { adapter: None });
+    ENGINES.with(|engines| {
+        let mut engines = engines.borrow_mut();
+        let engines = engines.get_or_insert_with(|| {
+            let mut gpu = Instance::new(Engine::Gpu { adapter: None });
             if gpu.backend.is_err() {
                 eprintln!("differential: no GPU adapter at all; comparing simulator schedules only");
-                return Box::leak(Box::new(Instance::new(Engine::SimDet { seed: 1 })));
+                gpu = Instance::new(Engine::SimDet { seed: 1 });
             }
-            Box::leak(Box::new(gpu))
+            Box::leak(Box::new([Instance::new(Engine::SimParallel), gpu]))
         });
-        let mut sim = Instance::new(Engine::SimParallel);
-        let (a, b) = (run_case_on(&mut sim, &case), run_case_on(gpu, &case));
-        match (a, b) {
-            (Ok((_, x)), Ok((run, y))) => {
-                let mismatches = compare(&x, &y);
-                let broken = invariants(&run);
-                if mismatches.is_empty() && broken.is_empty() {
-                    Ok(())
-                } else {
-                    let words: Vec<String> = mismatches
-                        .iter()
-                        .take(10)
-                        .map(|m| format!("{}: {} vs {}", m.word, m.expected, m.got))
-                        .collect();
-                    Err(Failure::with_case(
-                        format!("sim and {} differ: {}{:?}", gpu.engine, words.join("; "), broken),
-                        &case,
-                    ))
-                }
-            }
-            (Err(e), _) | (_, Err(e)) => Err(Failure::with_case(format!("a run failed: {e}"), &case)),
-        }
+        agree(&case, &mut engines[..])
     })
 }
 

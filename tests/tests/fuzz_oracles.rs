@@ -2,6 +2,7 @@
 //! (`fuzz/regressions/<target>/`) replayed through the same function the target calls,
 //! and seeded smoke runs of every oracle on pseudo-random inputs.
 
+use megaloop::host::workload::generated_bytes;
 use megaloop_conformance::oracles::{replay_dir, slot_stream, stream_case, Oracle, TARGETS};
 use std::path::Path;
 
@@ -19,17 +20,9 @@ fn every_regression_replays_clean() {
     }
 }
 
-/// xorshift bytes: a fixed pseudo-random input per (seed, length).
+/// A fixed pseudo-random input per (seed, length).
 fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
+    generated_bytes(len as u64, seed)
 }
 
 fn smoke(oracle: Oracle, inputs: u64, max_len: usize) {

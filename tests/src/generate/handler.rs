@@ -9,6 +9,7 @@
 use super::layout::{accumulator_op, ACCUMULATORS, HANDLER_PRIVATE, HANDLER_PRIVATE_WORDS, TABLE, TABLE_WORDS};
 use megaloop::builder::UserHandler;
 use megaloop::ir::build::stmt::{assign, atomic, for_, if_else, let_, store};
+use megaloop::ir::ops::ResultRule;
 use megaloop::ir::{AtomicOp, BinaryOp, Block, Expr, ScalarType, UnaryOp};
 use megaloop::protocol::Status;
 use proptest::prelude::*;
@@ -30,21 +31,23 @@ struct Exprs {
     f32: BoxedStrategy<Expr>,
 }
 
-const INT_OPS: [BinaryOp; 12] = [
-    BinaryOp::Add,
-    BinaryOp::Sub,
-    BinaryOp::Mul,
-    BinaryOp::Div,
-    BinaryOp::Rem,
-    BinaryOp::BitAnd,
-    BinaryOp::BitOr,
-    BinaryOp::BitXor,
-    BinaryOp::Shl,
-    BinaryOp::Shr,
-    BinaryOp::Min,
-    BinaryOp::Max,
-];
-const COMPARISONS: [BinaryOp; 6] = [BinaryOp::Eq, BinaryOp::Ne, BinaryOp::Lt, BinaryOp::Le, BinaryOp::Gt, BinaryOp::Ge];
+/// Integer arithmetic, from the op table: every binary op over integers whose result has
+/// the operand's type.
+fn int_ops() -> Vec<BinaryOp> {
+    BinaryOp::ALL
+        .into_iter()
+        .filter(|op| op.sig().lhs.contains(ScalarType::I32) && matches!(op.sig().result, ResultRule::SameAsLhs))
+        .collect()
+}
+
+/// Comparisons, from the op table: every binary op over numbers that yields a bool.
+fn comparisons() -> Vec<BinaryOp> {
+    BinaryOp::ALL
+        .into_iter()
+        .filter(|op| op.sig().lhs.contains(ScalarType::U32) && matches!(op.sig().result, ResultRule::Bool))
+        .collect()
+}
+
 /// f32 operations that are bit-for-bit comparable across backends (spec 1.6).
 const EXACT_F32_OPS: [BinaryOp; 3] = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul];
 
@@ -88,7 +91,7 @@ impl Exprs {
         let (u, i, b, f) = (self.u32.clone(), self.i32.clone(), self.bool.clone(), self.f32.clone());
         let u32 = prop_oneof![
             2 => u.clone(),
-            3 => (select(INT_OPS.to_vec()), u.clone(), u.clone()).prop_map(|(op, l, r)| Expr::binary(op, l, r)),
+            3 => (select(int_ops()), u.clone(), u.clone()).prop_map(|(op, l, r)| Expr::binary(op, l, r)),
             1 => u.clone().prop_map(|v| Expr::unary(UnaryOp::BitNot, v)),
             1 => (b.clone(), u.clone(), u.clone()).prop_map(|(c, t, e)| Expr::select(c, t, e)),
             1 => i.clone().prop_map(|v| v.cast(ScalarType::U32)),
@@ -99,7 +102,7 @@ impl Exprs {
         .boxed();
         let i32 = prop_oneof![
             2 => i.clone(),
-            3 => (select(INT_OPS.to_vec()), i.clone(), i.clone(), u.clone()).prop_map(|(op, l, r, amount)| {
+            3 => (select(int_ops()), i.clone(), i.clone(), u.clone()).prop_map(|(op, l, r, amount)| {
                 // Shift amounts are u32 (spec 1.4).
                 let r = if matches!(op, BinaryOp::Shl | BinaryOp::Shr) { amount } else { r };
                 Expr::binary(op, l, r)
@@ -111,9 +114,9 @@ impl Exprs {
         .boxed();
         let bool = prop_oneof![
             2 => b.clone(),
-            2 => (select(COMPARISONS.to_vec()), u.clone(), u.clone()).prop_map(|(op, l, r)| Expr::binary(op, l, r)),
-            2 => (select(COMPARISONS.to_vec()), i.clone(), i.clone()).prop_map(|(op, l, r)| Expr::binary(op, l, r)),
-            1 => (select(COMPARISONS.to_vec()), f.clone(), f.clone()).prop_map(|(op, l, r)| Expr::binary(op, l, r)),
+            2 => (select(comparisons()), u.clone(), u.clone()).prop_map(|(op, l, r)| Expr::binary(op, l, r)),
+            2 => (select(comparisons()), i.clone(), i.clone()).prop_map(|(op, l, r)| Expr::binary(op, l, r)),
+            1 => (select(comparisons()), f.clone(), f.clone()).prop_map(|(op, l, r)| Expr::binary(op, l, r)),
             1 => (b.clone(), b.clone(), any::<bool>()).prop_map(|(l, r, and)| if and { l.and(r) } else { l.or(r) }),
             1 => b.clone().prop_map(|v| Expr::unary(UnaryOp::Not, v)),
         ]
