@@ -8,8 +8,10 @@
 
 use crate::device::{capabilities, select_adapter, Capabilities, Device, GpuError};
 use crate::occupancy;
+use crate::staging::StagingBuffer;
 use crate::wgsl::{lower, OUTCOME_CUTOFF_BIT, OUTCOME_ENTRIES, OUTCOME_WORDS};
 use megaloop::geometry::Geometry;
+use megaloop::host::staging::IoStaging;
 use megaloop::host::{check_launch, Backend, BackendError, ExhaustedLane, HostService, Outcome, RunReport};
 use megaloop::ir::ValidProgram;
 use std::collections::hash_map::DefaultHasher;
@@ -33,6 +35,8 @@ pub struct GpuBackend {
     pipelines: HashMap<u64, Pipeline>,
     occupancy: HashMap<u32, u32>,
     progress_width: Option<u32>,
+    /// The IO staging buffer, once IO has needed one.
+    staging: Option<StagingBuffer>,
     /// How long a run may take before it is reported as a timeout.
     pub timeout: Duration,
 }
@@ -74,6 +78,7 @@ impl GpuBackend {
             pipelines: HashMap::new(),
             occupancy: HashMap::new(),
             progress_width: None,
+            staging: None,
             timeout: DEFAULT_TIMEOUT,
         })
     }
@@ -86,6 +91,11 @@ impl GpuBackend {
         occ.sort_unstable();
         c.co_resident_workgroups = occ;
         c
+    }
+
+    /// Bytes of IO reads copied from the staging buffer into device buffers so far.
+    pub fn io_staged_bytes(&self) -> u64 {
+        self.staging.as_ref().map_or(0, |s| s.copied_bytes)
     }
 
     /// The wgpu device (for kernels outside the IR, such as occupancy discovery).
@@ -212,6 +222,10 @@ impl GpuBackend {
             (set, resolve)
         });
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("megaloop") });
+        // IO reads staged since the last run reach their buffer after the upload.
+        if let Some(staging) = self.staging.as_mut() {
+            staging.copy_landed(&mut encoder, &gpu_buffers);
+        }
         {
             let timestamp_writes = queries.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
                 query_set: set,
@@ -339,6 +353,16 @@ impl Backend for GpuBackend {
 
     fn co_resident_workgroups(&mut self, workgroup_size: u32) -> Result<Option<u32>, BackendError> {
         GpuBackend::co_resident_workgroups(self, workgroup_size).map(Some)
+    }
+
+    fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
+        if !self.staging.as_ref().is_some_and(|s| s.mirrors(buffer, words)) {
+            self.staging = Some(StagingBuffer::new(&self.dev, buffer, words));
+        }
+        match self.staging.as_mut() {
+            Some(staging) => staging.map(&self.dev, self.timeout).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn progress_width(&mut self) -> Result<Option<u32>, BackendError> {

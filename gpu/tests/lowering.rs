@@ -72,7 +72,7 @@ fn constant_operations_that_wrap_lower_to_valid_wgsl() {
     ];
     let body = values.into_iter().enumerate().map(|(k, v)| store("heap", Expr::u32(k as u32), v)).collect();
     let mut o = BuildOptions::new(Mode::Once, 4);
-    o.user_handlers = vec![UserHandler { name: "constants".into(), opcode: 0x100, body }];
+    o.user_handlers = vec![UserHandler { name: "constants".into(), opcode: 0x100, body, io: None }];
     let wgsl = lower(&build(&o).unwrap()).wgsl;
     if let Err(e) = validate_wgsl(&wgsl) {
         panic!("naga rejects the WGSL of constant operations:\n{e}");

@@ -3,6 +3,8 @@
 //! WGSL's atomics are: the simulator must not be stronger than a GPU.
 
 use crate::sync::{AtomicU32, Ordering::Relaxed};
+#[cfg(not(loom))]
+use megaloop::host::io::RawRegion;
 use megaloop::host::LiveMemory;
 
 /// Buffers of atomic words.
@@ -53,5 +55,18 @@ impl LiveMemory for Memory {
     }
     fn fetch_add(&self, buffer: usize, index: usize, value: u32) -> u32 {
         self.buffers.get(buffer).and_then(|b| b.get(index)).map_or(0, |w| w.fetch_add(value, Relaxed))
+    }
+    #[cfg(not(loom))]
+    fn landing(&self, buffer: usize) -> Option<RawRegion> {
+        // Zero-copy IO: reads land straight in the words the lanes use. `AtomicU32` has the
+        // layout of `u32` and allows writes through shared references; the protocol keeps
+        // lanes off a request's words until its slot is re-published. Bytes mirror
+        // little-endian words only on a little-endian host.
+        let b = self.buffers.get(buffer).filter(|_| cfg!(target_endian = "little"))?;
+        Some(RawRegion { ptr: b.as_ptr() as *mut u8, len: b.len() * 4 })
+    }
+    #[cfg(not(loom))]
+    fn source(&self, buffer: usize) -> Option<RawRegion> {
+        self.landing(buffer)
     }
 }

@@ -7,7 +7,7 @@
 
 use megaloop::builder::{build, BuildOptions, Mode, PlantedFault, UserHandler};
 use megaloop::geometry::Geometry;
-use megaloop::host::io::{IoFailure, IoQueueService, IoSource};
+use megaloop::host::io::{IoEngine, IoFailure, IoKind, IoQueueService, IoRequest};
 use megaloop::host::{HostService, LiveMemory};
 use megaloop::ir::build::stmt::{atomic, store};
 use megaloop::ir::{AtomicOp, Expr};
@@ -238,6 +238,7 @@ fn recorder() -> UserHandler {
             atomic(AtomicOp::Add, "heap", Expr::u32(0), vec![Expr::u32(1)], Some("k")),
             store("heap", Expr::u32(1) + Expr::var("k"), Expr::var("slot")),
         ],
+        io: None,
     }
 }
 
@@ -310,15 +311,24 @@ fn shutdown_and_drain_end_every_lane_cleanly() {
 /// An in-memory IO source (loom cannot model the kernel's file IO, and needs none).
 struct Bytes(Vec<u8>);
 
-impl IoSource for Bytes {
-    fn read_at(&mut self, handle: u32, offset: u64, buf: &mut [u8]) -> Result<usize, IoFailure> {
-        if handle != 0 {
-            return Err(IoFailure::BadHandle(handle));
-        }
-        let start = (offset as usize).min(self.0.len());
-        let n = buf.len().min(self.0.len() - start);
-        buf[..n].copy_from_slice(&self.0[start..start + n]);
-        Ok(n)
+impl IoEngine for Bytes {
+    fn name(&self) -> &'static str {
+        "in-memory"
+    }
+    unsafe fn submit(&mut self, batch: &[IoRequest]) -> Vec<Result<u32, IoFailure>> {
+        batch
+            .iter()
+            .map(|r| {
+                if r.kind != IoKind::Read || r.handle != 0 {
+                    return Err(IoFailure::BadHandle(r.handle));
+                }
+                let start = (r.offset as usize).min(self.0.len());
+                let n = r.memory.len.min(self.0.len() - start);
+                // SAFETY: `submit`'s contract: the memory is valid and ours alone.
+                unsafe { std::ptr::copy_nonoverlapping(self.0[start..].as_ptr(), r.memory.ptr, n) };
+                Ok(n as u32)
+            })
+            .collect()
     }
 }
 

@@ -85,7 +85,7 @@ pub fn builtin_body(op: BuiltinOp, opts: &BuildOptions) -> Block {
         }
         BuiltinOp::PackedSlot => packed_body(opts),
         BuiltinOp::Shutdown => vec![atomic_store(CONTROL, u(CTRL_SHUTDOWN), u(1))],
-        BuiltinOp::LoadMiss => load_miss_body(opts),
+        BuiltinOp::LoadMiss => io_body(IO_OP_READ, vec![], opts),
     }
 }
 
@@ -140,7 +140,10 @@ fn packed_body(opts: &BuildOptions) -> Block {
     )
 }
 
-fn load_miss_body(opts: &BuildOptions) -> Block {
+/// LOAD_MISS's sequence (spec 2.8) with `op` as the entry's OP_TYPE: request the IO and
+/// park as WAIT_IO while `arg5` is 0, run `then` once it is OK, FAULT otherwise. LOAD_MISS
+/// is `io_body(READ, [])`; a user handler that requests IO has its body as `then`.
+pub fn io_body(op: u32, then: Block, opts: &BuildOptions) -> Block {
     let h = opts.heap_words;
     let entry = || Expr::var("ml_io") * u(IO_ENTRY_WORDS);
     let field = |w: u32, v: Expr| store(IO_QUEUE, entry() + u(w), v);
@@ -149,7 +152,7 @@ fn load_miss_body(opts: &BuildOptions) -> Block {
         if_else(
             Expr::var("ml_io").lt(u(IO_ENTRIES)),
             vec![
-                field(IO_OP_TYPE, u(IO_OP_READ)),
+                field(IO_OP_TYPE, u(op)),
                 field(IO_SRC_HANDLE, a(0)),
                 field(IO_DST_HANDLE, a(4)),
                 field(IO_OFFSET_LO, a(1)),
@@ -163,8 +166,8 @@ fn load_miss_body(opts: &BuildOptions) -> Block {
             vec![set_status(Status::Yield)],
         ),
     ];
-    // The destination `heap[arg4 .. arg4 + ceil(arg3 / 4)]` must lie inside the heap.
+    // The heap range `heap[arg4 .. arg4 + ceil(arg3 / 4)]` must lie inside the heap.
     let words = (a(3) + u(3)) / u(4);
     let fits = a(4).le(u(h)).and(a(3).le(u(4 * h))).and(words.le(u(h) - a(4)));
-    vec![if_else(a(5).eq(u(IO_STATUS_OK)), vec![], vec![if_else(a(5).eq(u(0)), checked(fits, request), fault())])]
+    vec![if_else(a(5).eq(u(IO_STATUS_OK)), then, vec![if_else(a(5).eq(u(0)), checked(fits, request), fault())])]
 }

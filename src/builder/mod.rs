@@ -251,7 +251,13 @@ fn build_with(opts: &BuildOptions, skeleton: Option<Skeleton>) -> Result<ValidPr
     };
     let mut handlers: Vec<Handler> =
         builtins.iter().map(|&op| Handler { opcode: op.opcode(), body: handlers::builtin_body(op, opts) }).collect();
-    handlers.extend(opts.user_handlers.iter().map(|h| Handler { opcode: h.opcode, body: h.body.clone() }));
+    handlers.extend(opts.user_handlers.iter().map(|h| {
+        let body = match h.io {
+            Some(op) => handlers::io_body(op.word(), h.body.clone(), opts),
+            None => h.body.clone(),
+        };
+        Handler { opcode: h.opcode, body }
+    }));
     let body = match (skeleton, opts.mode) {
         (Some(f), _) => f(opts, &handlers),
         (None, Mode::Once) => modes::once(opts, &handlers),

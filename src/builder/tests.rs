@@ -63,7 +63,7 @@ fn bad_sizes_are_errors() {
 }
 
 fn handler(opcode: u32, body: Vec<Stmt>) -> UserHandler {
-    UserHandler { name: format!("h{opcode:x}"), opcode, body }
+    UserHandler { name: format!("h{opcode:x}"), opcode, body, io: None }
 }
 
 fn with_handlers(handlers: Vec<UserHandler>) -> Result<crate::ir::ValidProgram, BuildError> {

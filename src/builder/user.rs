@@ -18,6 +18,11 @@ use serde::{Deserialize, Serialize};
 /// end otherwise; any other value ends as FAULT). The body may use every buffer, but may
 /// not `return`, use `barrier` or `persistent_loop`, `break` outside its own loops, or
 /// declare names starting with `ml_`.
+///
+/// With `io` set, the slot's arguments follow LOAD_MISS's (`arg0` file handle,
+/// `arg1`/`arg2` offset, `arg3` bytes, `arg4` heap word, `arg5` IO state): the builder
+/// wraps the body so the slot first requests that IO and parks as WAIT_IO, and the body
+/// runs when the host has re-published it with the request completed OK (spec 2.8).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserHandler {
     /// Name for reports.
@@ -26,6 +31,9 @@ pub struct UserHandler {
     pub opcode: u32,
     /// Body.
     pub body: Block,
+    /// The IO the slot requests before its body runs (`read`, `write` or `fence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io: Option<crate::protocol::io_queue::IoOp>,
 }
 
 pub(crate) fn check_all(opts: &BuildOptions) -> Result<(), BuildError> {
@@ -50,6 +58,9 @@ pub(crate) fn check_all(opts: &BuildOptions) -> Result<(), BuildError> {
 
 fn check_one(opts: &BuildOptions, h: &UserHandler) -> Result<(), BuildError> {
     let problem = |problem: String| BuildError::Handler { name: h.name.clone(), opcode: h.opcode, problem };
+    if h.io == Some(crate::protocol::io_queue::IoOp::None) {
+        return Err(problem("`io` must be read, write or fence".into()));
+    }
     let mut bad = None;
     visit_stmts(&h.body, &mut |s| {
         if bad.is_some() {

@@ -7,6 +7,8 @@
 //! [`Outcome`]; only failures of the backend itself are a [`BackendError`].
 
 use crate::geometry::Geometry;
+use crate::host::io::RawRegion;
+use crate::host::staging::IoStaging;
 use crate::ir::ValidProgram;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -109,6 +111,26 @@ pub trait LiveMemory: Sync {
     fn compare_exchange(&self, buffer: usize, index: usize, current: u32, new: u32) -> Result<u32, u32>;
     /// Wrapping add; returns the old value.
     fn fetch_add(&self, buffer: usize, index: usize, value: u32) -> u32;
+
+    /// Where IO reads into `buffer` land directly (zero-copy): raw memory that mirrors the
+    /// buffer byte for byte (the buffer itself, or a staging area copied into it before the
+    /// next dispatch), valid as long as this memory is. `None`: the IO service stores words.
+    fn landing(&self, buffer: usize) -> Option<RawRegion> {
+        let _ = buffer;
+        None
+    }
+
+    /// Words `word..word + words` of `buffer` were written through [`LiveMemory::landing`].
+    fn landed(&self, buffer: usize, word: usize, words: usize) {
+        let _ = (buffer, word, words);
+    }
+
+    /// The current bytes of `buffer` as raw memory IO writes may read directly, or `None`
+    /// (the IO service then loads words).
+    fn source(&self, buffer: usize) -> Option<RawRegion> {
+        let _ = buffer;
+        None
+    }
 }
 
 /// A host service that runs beside the lanes (on backends that allow it) and between
@@ -146,6 +168,14 @@ pub trait Backend {
     /// A driver cap on the total loop iterations of one invocation, if any (lavapipe).
     fn loop_iteration_limit(&self) -> Option<u32> {
         None
+    }
+
+    /// Between epochs: a mapped staging area for IO reads into buffer `buffer` (`words`
+    /// words), copied into the device's buffer before the next dispatch. `None` (the
+    /// default): reads land in the host's copy of the buffer.
+    fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
+        let _ = (buffer, words);
+        Ok(None)
     }
 
     /// Upload `buffers` (one per declared buffer, in declaration order), run `program`
@@ -232,5 +262,18 @@ impl LiveMemory for std::sync::Mutex<&mut [Vec<u32>]> {
             }
             None => 0,
         }
+    }
+    fn landing(&self, buffer: usize) -> Option<RawRegion> {
+        let mut guard = self.lock().unwrap_or_else(|e| e.into_inner());
+        // The vectors are borrowed for this memory's lifetime and never resized, so the
+        // pointer stays valid after the guard is dropped. Bytes mirror little-endian words
+        // only on a little-endian host.
+        guard
+            .get_mut(buffer)
+            .filter(|_| cfg!(target_endian = "little"))
+            .map(|b| RawRegion { ptr: b.as_mut_ptr().cast(), len: b.len() * 4 })
+    }
+    fn source(&self, buffer: usize) -> Option<RawRegion> {
+        self.landing(buffer)
     }
 }

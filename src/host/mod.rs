@@ -1,10 +1,13 @@
 //! The host side shared by every backend: the [`Backend`] trait and run outcomes, the
-//! [`ring::Ring`] epoch driver, the IO service, and workloads.
+//! [`ring::Ring`] epoch driver, the IO path (engines, the IO queue service, staging), and
+//! workloads.
 
 pub mod backend;
 pub mod io;
 pub mod ring;
 pub mod runner;
+pub mod staging;
+pub mod stream;
 pub mod workload;
 
 pub use backend::{

@@ -6,7 +6,8 @@
 use crate::builder::{build, BuildError, BuildOptions};
 use crate::geometry::Geometry;
 use crate::host::io::buffer_index::*;
-use crate::host::io::{IoQueueService, IoSource};
+use crate::host::io::{IoEngine, IoQueueService};
+use crate::host::staging::StagedMemory;
 use crate::host::{Backend, BackendError, HostService, Outcome};
 use crate::ir::ValidProgram;
 use crate::protocol::control::Control;
@@ -272,7 +273,15 @@ impl Ring {
         let service = io.as_deref_mut().map(|s| s.as_host_service());
         let report = backend.run(&self.program, geometry, &mut self.buffers, service)?;
         if let Some(io) = io {
-            io.end_epoch(&Mutex::new(&mut self.buffers[..]));
+            let words = self.buffers[HEAP].len();
+            let staging = match io.has_requests(&Mutex::new(&mut self.buffers[..])) {
+                true => backend.io_staging(HEAP, words)?,
+                false => None,
+            };
+            match staging {
+                Some(staging) => io.end_epoch(&StagedMemory::new(&mut self.buffers, HEAP, staging)),
+                None => io.end_epoch(&Mutex::new(&mut self.buffers[..])),
+            }
         }
         let control = &mut self.buffers[CONTROL];
         let shutdown = control[CTRL_SHUTDOWN as usize] != 0;
@@ -353,13 +362,18 @@ pub trait IoEpochService {
     fn as_host_service(&mut self) -> &mut dyn HostService;
     /// Between epochs: finish everything and free completed entries.
     fn end_epoch(&mut self, mem: &dyn crate::host::LiveMemory);
+    /// Whether some request waits to be served.
+    fn has_requests(&self, mem: &dyn crate::host::LiveMemory) -> bool;
 }
 
-impl<S: IoSource> IoEpochService for IoQueueService<S> {
+impl<E: IoEngine> IoEpochService for IoQueueService<E> {
     fn as_host_service(&mut self) -> &mut dyn HostService {
         self
     }
     fn end_epoch(&mut self, mem: &dyn crate::host::LiveMemory) {
         IoQueueService::end_epoch(self, mem)
+    }
+    fn has_requests(&self, mem: &dyn crate::host::LiveMemory) -> bool {
+        IoQueueService::<E>::has_requests(mem)
     }
 }

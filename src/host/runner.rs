@@ -4,7 +4,7 @@
 
 use crate::builder::{Mode, PlantedFault};
 use crate::geometry::Geometry;
-use crate::host::io::{FileTable, IoCompletion, IoQueueService};
+use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoEngine, IoQueueService};
 use crate::host::ring::{EpochReport, Ring};
 use crate::host::workload::{Workload, WorkloadError};
 use crate::host::Backend;
@@ -28,6 +28,8 @@ pub struct RunConfig {
     /// A deliberate protocol bug built into the program, for proving that a checker
     /// finds it (the differential harness's own tests). `None` for every real run.
     pub planted_fault: Option<PlantedFault>,
+    /// The IO engine (io_uring where available, by default).
+    pub io_engine: EngineChoice,
 }
 
 impl RunConfig {
@@ -43,6 +45,7 @@ impl RunConfig {
             max_epochs: 256,
             fuel_cap: None,
             planted_fault: None,
+            io_engine: EngineChoice::Auto,
         }
     }
 
@@ -100,6 +103,8 @@ pub struct WorkloadRun {
     pub epochs: Vec<EpochReport>,
     /// Every IO completion.
     pub io: Vec<IoCompletion>,
+    /// The IO engine that served them (`io_uring`, `positioned`).
+    pub io_engine: &'static str,
     /// The geometry used.
     pub geometry: Geometry,
     /// Wall-clock time of all epochs.
@@ -126,6 +131,9 @@ pub enum RunError {
     /// A host or backend failure.
     #[error(transparent)]
     Host(#[from] crate::host::ring::HostError),
+    /// The IO engine could not be set up.
+    #[error("IO engine: {0}")]
+    Io(std::io::Error),
 }
 
 /// A workload loaded into a ring, with its IO service, ready to drain.
@@ -133,7 +141,7 @@ pub struct Prepared {
     /// The ring (adjust it before draining if needed).
     pub ring: Ring,
     /// The IO service over the workload's files.
-    pub io: IoQueueService<FileTable>,
+    pub io: IoQueueService<Box<dyn IoEngine>>,
     /// The launch geometry.
     pub geometry: Geometry,
 }
@@ -156,7 +164,8 @@ pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backen
         let path = spec.materialize(&dir).map_err(|e| RunError::File { index, message: e.to_string() })?;
         files.register(&path).map_err(|e| RunError::File { index, message: format!("{}: {e}", path.display()) })?;
     }
-    Ok(Prepared { ring, io: IoQueueService::new(files, opts.heap_words), geometry })
+    let engine = open_engine(files, config.io_engine).map_err(RunError::Io)?;
+    Ok(Prepared { ring, io: IoQueueService::for_program(engine, &opts), geometry })
 }
 
 impl Prepared {
@@ -167,6 +176,7 @@ impl Prepared {
         Ok(WorkloadRun {
             ring: self.ring,
             epochs,
+            io_engine: self.io.engine_name(),
             io: self.io.completions,
             geometry: self.geometry,
             elapsed: start.elapsed(),

@@ -27,12 +27,17 @@ pub enum IoOp {
 
 impl IoOp {
     fn from_word(entry: usize, w: u32) -> Result<IoOp, CodecError> {
+        IoOp::from_wire(w).ok_or(CodecError::BadIoOp { entry, value: w })
+    }
+
+    /// The op of a wire word, if it is one.
+    pub fn from_wire(w: u32) -> Option<IoOp> {
         match w {
-            0 => Ok(IoOp::None),
-            IO_OP_READ => Ok(IoOp::Read),
-            IO_OP_WRITE => Ok(IoOp::Write),
-            IO_OP_FENCE => Ok(IoOp::Fence),
-            value => Err(CodecError::BadIoOp { entry, value }),
+            0 => Some(IoOp::None),
+            IO_OP_READ => Some(IoOp::Read),
+            IO_OP_WRITE => Some(IoOp::Write),
+            IO_OP_FENCE => Some(IoOp::Fence),
+            _ => None,
         }
     }
 

@@ -206,6 +206,7 @@ pub fn order_recorder(opcode: u32) -> UserHandler {
             atomic(AtomicOp::Add, "heap", Expr::u32(0), vec![Expr::u32(1)], Some("k")),
             store("heap", Expr::u32(1) + Expr::var("k"), Expr::var("slot")),
         ],
+        io: None,
     }
 }
 

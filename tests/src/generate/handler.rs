@@ -223,7 +223,7 @@ pub fn handler(opcode: u32) -> impl Strategy<Value = UserHandler> {
             ];
             body.extend(atomic);
             body.extend(ending_stmts(end, end_cond));
-            UserHandler { name: format!("generated_{opcode:#x}"), opcode, body }
+            UserHandler { name: format!("generated_{opcode:#x}"), opcode, body, io: None }
         })
 }
 

@@ -1,0 +1,234 @@
+//! IO engines: something that carries out a batch of READ, WRITE and FENCE requests
+//! between registered files and raw memory.
+//!
+//! A batch runs in order of its fences: every request before a FENCE completes before any
+//! request after it starts; requests between two fences may run in any order and in
+//! parallel. A READ returns the bytes read (fewer only at the end of the file); a WRITE
+//! writes every byte or fails; a FENCE completes with 0.
+//!
+//! [`open_engine`] picks io_uring where the kernel allows it and falls back to positioned
+//! reads and writes ([`PositionedEngine`]) otherwise, printing why once per process.
+
+use crate::host::io::{FileTable, IoFailure};
+use std::sync::Once;
+
+/// Raw bytes an engine reads into or writes from: the simulator's words, a mapped GPU
+/// staging buffer, or a bounce buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawRegion {
+    /// First byte.
+    pub ptr: *mut u8,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+// SAFETY: a region is an address range; whoever dereferences it (an engine, inside
+// `IoEngine::submit`) does so under that method's contract.
+unsafe impl Send for RawRegion {}
+unsafe impl Sync for RawRegion {}
+
+impl RawRegion {
+    /// The bytes `start..start + len` of this region, if inside it.
+    pub fn sub(&self, start: usize, len: usize) -> Option<RawRegion> {
+        (start <= self.len && len <= self.len - start)
+            // SAFETY: in bounds of the region, so of the same allocation.
+            .then(|| RawRegion { ptr: unsafe { self.ptr.add(start) }, len })
+    }
+
+    /// Whether `other` lies inside this region.
+    pub fn contains(&self, other: &RawRegion) -> bool {
+        let (a, b) = (self.ptr as usize, other.ptr as usize);
+        b >= a && b - a <= self.len && other.len <= self.len - (b - a)
+    }
+
+    /// A region over a byte slice.
+    pub fn of(bytes: &mut [u8]) -> RawRegion {
+        RawRegion { ptr: bytes.as_mut_ptr(), len: bytes.len() }
+    }
+}
+
+/// What a request does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoKind {
+    /// File -> memory.
+    Read,
+    /// Memory -> file.
+    Write,
+    /// Order: everything before completes before anything after starts.
+    Fence,
+}
+
+/// One request of a batch.
+#[derive(Clone, Copy, Debug)]
+pub struct IoRequest {
+    /// What to do.
+    pub kind: IoKind,
+    /// Registered file handle (ignored by FENCE).
+    pub handle: u32,
+    /// Byte offset in the file.
+    pub offset: u64,
+    /// The memory read into or written from (empty for FENCE).
+    pub memory: RawRegion,
+}
+
+impl IoRequest {
+    /// A FENCE.
+    pub fn fence() -> IoRequest {
+        IoRequest { kind: IoKind::Fence, handle: 0, offset: 0, memory: RawRegion { ptr: std::ptr::null_mut(), len: 0 } }
+    }
+}
+
+/// Carries out batches of requests.
+pub trait IoEngine: Send {
+    /// A name for reports (`io_uring`, `positioned`).
+    fn name(&self) -> &'static str;
+
+    /// A hint: most requests will use memory inside `area` from now on (io_uring registers
+    /// it as a fixed buffer). Requests outside it still work.
+    fn use_area(&mut self, area: RawRegion) {
+        let _ = area;
+    }
+
+    /// Whether any file is registered (with none, every READ and WRITE fails).
+    fn has_files(&self) -> bool {
+        true
+    }
+
+    /// Carry out `batch`; one result per request, in order: bytes moved, or why not.
+    ///
+    /// # Safety
+    /// Every request's memory must be valid for reads and writes of its length until this
+    /// returns, and nothing else may access it meanwhile.
+    unsafe fn submit(&mut self, batch: &[IoRequest]) -> Vec<Result<u32, IoFailure>>;
+}
+
+impl IoEngine for Box<dyn IoEngine> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn use_area(&mut self, area: RawRegion) {
+        (**self).use_area(area)
+    }
+    fn has_files(&self) -> bool {
+        (**self).has_files()
+    }
+    unsafe fn submit(&mut self, batch: &[IoRequest]) -> Vec<Result<u32, IoFailure>> {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { (**self).submit(batch) }
+    }
+}
+
+/// Positioned reads and writes (`pread`/`pwrite`), one request at a time: the fallback
+/// where io_uring is unavailable, and the reference the io_uring engine is tested against.
+pub struct PositionedEngine {
+    files: FileTable,
+}
+
+impl PositionedEngine {
+    /// An engine over `files`.
+    pub fn new(files: FileTable) -> PositionedEngine {
+        PositionedEngine { files }
+    }
+
+    fn one(&self, r: &IoRequest) -> Result<u32, IoFailure> {
+        use std::os::unix::fs::FileExt;
+        let os = |source| IoFailure::Os { handle: r.handle, offset: r.offset, source };
+        match r.kind {
+            IoKind::Fence => Ok(0),
+            IoKind::Read => {
+                self.files.check_read(r.handle, r.offset)?;
+                let file = &self.files.get(r.handle)?.file;
+                // SAFETY: `submit`'s contract: the memory is valid and ours alone.
+                let buf = unsafe { std::slice::from_raw_parts_mut(r.memory.ptr, r.memory.len) };
+                let mut done = 0;
+                while done < buf.len() {
+                    match file.read_at(&mut buf[done..], r.offset + done as u64) {
+                        Ok(0) => break,
+                        Ok(n) => done += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(os(e)),
+                    }
+                }
+                Ok(done as u32)
+            }
+            IoKind::Write => {
+                self.files.check_write(r.handle)?;
+                let file = &self.files.get(r.handle)?.file;
+                // SAFETY: as above.
+                let buf = unsafe { std::slice::from_raw_parts(r.memory.ptr, r.memory.len) };
+                file.write_all_at(buf, r.offset).map_err(os)?;
+                Ok(buf.len() as u32)
+            }
+        }
+    }
+}
+
+impl IoEngine for PositionedEngine {
+    fn name(&self) -> &'static str {
+        "positioned"
+    }
+    fn has_files(&self) -> bool {
+        !self.files.is_empty()
+    }
+    unsafe fn submit(&mut self, batch: &[IoRequest]) -> Vec<Result<u32, IoFailure>> {
+        // One at a time, in order: FENCE ordering holds trivially.
+        batch.iter().map(|r| self.one(r)).collect()
+    }
+}
+
+/// Which engine [`open_engine`] should use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum EngineChoice {
+    /// io_uring where available, positioned IO otherwise (the default).
+    #[default]
+    Auto,
+    /// io_uring or an error.
+    Uring,
+    /// Positioned IO.
+    Positioned,
+}
+
+impl EngineChoice {
+    /// From `MEGALOOP_IO` (`auto`, `uring`, `positioned`); `Auto` when unset.
+    pub fn from_env() -> Result<EngineChoice, String> {
+        match std::env::var("MEGALOOP_IO").as_deref() {
+            Err(_) | Ok("") | Ok("auto") => Ok(EngineChoice::Auto),
+            Ok("uring") | Ok("io_uring") => Ok(EngineChoice::Uring),
+            Ok("positioned") => Ok(EngineChoice::Positioned),
+            Ok(other) => Err(format!("MEGALOOP_IO={other}: expected auto, uring or positioned")),
+        }
+    }
+}
+
+/// An engine over `files`: io_uring when `choice` allows and the kernel has it, positioned
+/// IO otherwise. Falling back under `Auto` prints the reason once per process.
+pub fn open_engine(files: FileTable, choice: EngineChoice) -> std::io::Result<Box<dyn IoEngine>> {
+    if choice == EngineChoice::Positioned {
+        return Ok(Box::new(PositionedEngine::new(files)));
+    }
+    #[cfg(target_os = "linux")]
+    let files = match super::uring::UringEngine::new(files) {
+        Ok(engine) => return Ok(Box::new(engine)),
+        Err((_, e)) if choice == EngineChoice::Uring => return Err(e),
+        Err((files, e)) => {
+            say_fallback_once(&e.to_string());
+            files
+        }
+    };
+    #[cfg(not(target_os = "linux"))]
+    {
+        if choice == EngineChoice::Uring {
+            return Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "io_uring needs Linux"));
+        }
+        say_fallback_once("io_uring needs Linux");
+    }
+    Ok(Box::new(PositionedEngine::new(files)))
+}
+
+fn say_fallback_once(why: &str) {
+    static SAID: Once = Once::new();
+    SAID.call_once(|| {
+        tracing::warn!(reason = why, "io_uring is unavailable; using positioned reads and writes");
+        eprintln!("megaloop: io_uring is unavailable ({why}); using positioned reads and writes");
+    });
+}

@@ -1,0 +1,106 @@
+//! The registered files: handle `h` is the `h`-th file registered. Engines read and write
+//! through this table; io_uring registers its descriptors as fixed files.
+
+use crate::host::io::IoFailure;
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+
+/// How a file is registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileAccess {
+    /// READ only (the file must exist).
+    Read,
+    /// READ and WRITE (created if missing, never truncated).
+    ReadWrite,
+}
+
+/// One registered file.
+#[derive(Debug)]
+pub struct RegisteredFile {
+    /// Where it was opened from.
+    pub path: PathBuf,
+    /// The open file.
+    pub file: File,
+    /// Its access.
+    pub access: FileAccess,
+}
+
+/// Registered files, by handle.
+#[derive(Debug, Default)]
+pub struct FileTable {
+    files: Vec<RegisteredFile>,
+}
+
+impl FileTable {
+    /// Open `path` for reading and register it; returns its handle. The error names the
+    /// path.
+    pub fn register(&mut self, path: &Path) -> std::io::Result<u32> {
+        self.register_with(path, FileAccess::Read)
+    }
+
+    /// Open `path` with `access` and register it; returns its handle.
+    pub fn register_with(&mut self, path: &Path, access: FileAccess) -> std::io::Result<u32> {
+        let opened = match access {
+            FileAccess::Read => File::open(path),
+            FileAccess::ReadWrite => OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path),
+        };
+        let file = opened.map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{}: is a directory, not a file", path.display()),
+            ));
+        }
+        self.files.push(RegisteredFile { path: path.to_path_buf(), file, access });
+        Ok(self.files.len() as u32 - 1)
+    }
+
+    /// The file behind a handle, or [`IoFailure::BadHandle`].
+    pub fn get(&self, handle: u32) -> Result<&RegisteredFile, IoFailure> {
+        self.files.get(handle as usize).ok_or(IoFailure::BadHandle(handle))
+    }
+
+    /// The path behind a handle.
+    pub fn path(&self, handle: u32) -> Option<&Path> {
+        self.files.get(handle as usize).map(|f| f.path.as_path())
+    }
+
+    /// How many files are registered.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The descriptors, in handle order.
+    pub fn raw_fds(&self) -> Vec<RawFd> {
+        self.files.iter().map(|f| f.file.as_raw_fd()).collect()
+    }
+
+    /// The current length of the file behind `handle`.
+    pub fn len_of(&self, handle: u32) -> Result<u64, IoFailure> {
+        let f = self.get(handle)?;
+        f.file.metadata().map(|m| m.len()).map_err(|source| IoFailure::Os { handle, offset: 0, source })
+    }
+
+    /// Check that a READ of `handle` at `offset` may start (at most at the end of the file).
+    pub fn check_read(&self, handle: u32, offset: u64) -> Result<(), IoFailure> {
+        let len = self.len_of(handle)?;
+        if offset > len {
+            return Err(IoFailure::OffsetPastEnd { handle, offset, len });
+        }
+        Ok(())
+    }
+
+    /// Check that `handle` may be written.
+    pub fn check_write(&self, handle: u32) -> Result<(), IoFailure> {
+        match self.get(handle)?.access {
+            FileAccess::ReadWrite => Ok(()),
+            FileAccess::Read => Err(IoFailure::NotWritable(handle)),
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! The IO queue service: completes the megakernel's IO requests (spec 2.8).
+//!
+//! Each poll scans the entries below the IO cursor for REQUESTED ones, takes each
+//! (REQUESTED -> IN_SERVICE by compare-exchange, so none is served twice) once its fields
+//! match the requesting slot's arguments (see `entry_is_current`), and hands them to an
+//! [`IoEngine`] as batches: one batch per run of entries between FENCE entries, so a FENCE
+//! completes after everything before it and before anything after it starts. READs land
+//! directly in the memory's landing area (the simulator's heap words, or the GPU backend's
+//! mapped staging buffer); WRITEs read the heap in place where the memory allows it.
+//! Every taken entry is completed exactly once, with OK (bytes moved in BYTE_COUNT) or
+//! ERROR (the error code in BYTE_COUNT); then the slot's `arg5` gets the entry's status
+//! and the slot is re-published WAIT_IO -> PUBLISHED once its lane has parked it (raising
+//! DRAIN_TARGET first, so running lanes pick it up). It runs beside the lanes in the
+//! simulator and between epochs on every backend.
+
+use crate::builder::BuildOptions;
+use crate::host::io::buffer_index::*;
+use crate::host::io::engine::{IoEngine, IoKind, IoRequest, RawRegion};
+use crate::host::io::IoFailure;
+use crate::host::LiveMemory;
+use crate::protocol::io_queue::{IoOp, IO_STATUS_IN_SERVICE, IO_STATUS_REQUESTED};
+use crate::protocol::layout::*;
+use crate::protocol::opcode::LOAD_MISS;
+use crate::protocol::Status;
+use serde::{Deserialize, Serialize};
+
+/// One completed request, for reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IoCompletion {
+    /// Slot that asked.
+    pub slot: u32,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// Bytes moved, or the error code.
+    pub value: u32,
+    /// What went wrong, for people.
+    pub message: Option<String>,
+}
+
+/// Counts of what the service did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IoStats {
+    /// Entries completed (OK or ERROR).
+    pub completed: u64,
+    /// Entries completed with ERROR.
+    pub errors: u64,
+    /// Batches handed to the engine.
+    pub batches: u64,
+    /// Bytes read.
+    pub bytes_read: u64,
+    /// Bytes written.
+    pub bytes_written: u64,
+    /// Bytes moved directly between the file and the backend's memory (zero-copy).
+    pub bytes_in_place: u64,
+    /// Bytes moved through a bounce buffer (memory without a landing area).
+    pub bytes_bounced: u64,
+    /// Entries served while the lanes ran (polled beside them), not between epochs.
+    pub served_while_running: u64,
+}
+
+/// A taken entry, decoded.
+#[derive(Clone, Copy, Debug)]
+struct Taken {
+    entry: usize,
+    op: u32,
+    handle: u32,
+    offset: u64,
+    bytes: u32,
+    word: u32,
+    slot: u32,
+}
+
+impl Taken {
+    fn words(&self) -> usize {
+        (self.bytes as usize).div_ceil(4)
+    }
+}
+
+/// The IO queue service over an [`IoEngine`].
+pub struct IoQueueService<E: IoEngine> {
+    engine: E,
+    heap_words: usize,
+    /// Opcodes whose slots request IO, with the OP_TYPE their entries carry.
+    io_opcodes: Vec<(u32, u32)>,
+    /// Slots whose entry is complete but whose lane had not yet parked them.
+    pending: Vec<(u32, u32)>,
+    /// Every completion, in order.
+    pub completions: Vec<IoCompletion>,
+    /// Counts.
+    pub stats: IoStats,
+}
+
+impl<E: IoEngine> IoQueueService<E> {
+    /// A service for LOAD_MISS only, reading through `engine` into a heap of `heap_words`.
+    pub fn new(engine: E, heap_words: u32) -> Self {
+        IoQueueService {
+            engine,
+            heap_words: heap_words as usize,
+            io_opcodes: vec![(LOAD_MISS, IO_OP_READ)],
+            pending: Vec::new(),
+            completions: Vec::new(),
+            stats: IoStats::default(),
+        }
+    }
+
+    /// A service for the program `opts` builds: LOAD_MISS and every user handler that
+    /// requests IO.
+    pub fn for_program(engine: E, opts: &BuildOptions) -> Self {
+        let mut service = Self::new(engine, opts.heap_words);
+        service.io_opcodes.extend(opts.user_handlers.iter().filter_map(|h| h.io.map(|op| (h.opcode, op.word()))));
+        service
+    }
+
+    /// The engine's name (`io_uring`, `positioned`).
+    pub fn engine_name(&self) -> &'static str {
+        self.engine.name()
+    }
+
+    /// Between epochs: finish everything, free every completed entry and reset the IO
+    /// cursor (once no completed slot is still waiting to be re-published).
+    pub fn end_epoch(&mut self, mem: &dyn LiveMemory) {
+        self.poll_inner(mem);
+        for e in 0..Self::entries_in_use(mem) {
+            let status = mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + IO_STATUS as usize);
+            if status == IO_STATUS_OK || status == IO_STATUS_ERROR {
+                for k in 0..IO_ENTRY_WORDS as usize {
+                    mem.store(IO_QUEUE, e * IO_ENTRY_WORDS as usize + k, 0);
+                }
+            }
+        }
+        if self.pending.is_empty() {
+            mem.store(CONTROL, CTRL_IO_CURSOR as usize, 0);
+        }
+    }
+
+    /// Whether some entry waits to be served (so a backend that stages reads needs its
+    /// staging area).
+    pub fn has_requests(mem: &dyn LiveMemory) -> bool {
+        (0..Self::entries_in_use(mem))
+            .any(|e| mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + IO_STATUS as usize) == IO_STATUS_REQUESTED)
+    }
+
+    /// The OP_TYPE an entry of the slot's opcode must carry, if that opcode requests IO.
+    fn expected_op(&self, opcode: u32) -> Option<u32> {
+        self.io_opcodes.iter().find(|(o, _)| *o == opcode).map(|(_, op)| *op)
+    }
+
+    /// Whether entry `e` is safe to serve: its slot has parked as WAIT_IO on an opcode that
+    /// requests IO, and every field equals what the slot's arguments say. Lanes publish
+    /// entries with relaxed stores, which do not order the fields before STATUS for a
+    /// concurrent reader (loom shows the stale read); the slot's arguments were written by
+    /// the host itself before the dispatch, so a match proves the fields are current. A
+    /// mismatch is retried on a later poll: coherence makes the lane's stores visible
+    /// eventually, and between epochs they all are.
+    fn entry_is_current(&self, mem: &dyn LiveMemory, e: usize) -> bool {
+        let w = |k: u32| mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + k as usize);
+        let base = w(IO_TAG) as usize * SLOT_WORDS as usize;
+        let slot = |k: u32| mem.load(RING, base + k as usize);
+        let arg = |k: u32| slot(SLOT_ARG0 + k);
+        slot(SLOT_STATUS) == Status::WaitIo.word()
+            && self.expected_op(slot(SLOT_OPCODE)) == Some(w(IO_OP_TYPE))
+            && w(IO_SRC_HANDLE) == arg(0)
+            && w(IO_OFFSET_LO) == arg(1)
+            && w(IO_OFFSET_HI) == arg(2)
+            && w(IO_BYTE_COUNT) == arg(3)
+            && w(IO_DST_HANDLE) == arg(4)
+    }
+
+    /// Entries below the IO cursor: lanes take entries by incrementing it, and the host
+    /// resets it only once every entry is free, so no entry at or past it is in use.
+    fn entries_in_use(mem: &dyn LiveMemory) -> usize {
+        (mem.load(CONTROL, CTRL_IO_CURSOR as usize) as usize).min(IO_ENTRIES as usize)
+    }
+
+    /// Take every current REQUESTED entry, in queue order.
+    fn take_requested(&self, mem: &dyn LiveMemory) -> Vec<Taken> {
+        let mut taken = Vec::new();
+        for e in 0..Self::entries_in_use(mem) {
+            let at = |k: u32| e * IO_ENTRY_WORDS as usize + k as usize;
+            if mem.load(IO_QUEUE, at(IO_STATUS)) != IO_STATUS_REQUESTED || !self.entry_is_current(mem, e) {
+                continue;
+            }
+            if mem.compare_exchange(IO_QUEUE, at(IO_STATUS), IO_STATUS_REQUESTED, IO_STATUS_IN_SERVICE).is_err() {
+                continue;
+            }
+            let w = |k: u32| mem.load(IO_QUEUE, at(k));
+            taken.push(Taken {
+                entry: e,
+                op: w(IO_OP_TYPE),
+                handle: w(IO_SRC_HANDLE),
+                offset: u64::from(w(IO_OFFSET_LO)) | u64::from(w(IO_OFFSET_HI)) << 32,
+                bytes: w(IO_BYTE_COUNT),
+                word: w(IO_DST_HANDLE),
+                slot: w(IO_TAG),
+            });
+        }
+        taken
+    }
+
+    /// Check a READ or WRITE's heap range.
+    fn check_range(&self, t: &Taken) -> Result<(), IoFailure> {
+        let fits = (t.word as usize) <= self.heap_words && t.words() <= self.heap_words - t.word as usize;
+        fits.then_some(()).ok_or(IoFailure::BadDestination {
+            word: t.word,
+            words: t.words() as u64,
+            bytes: t.bytes,
+            heap_words: self.heap_words,
+        })
+    }
+
+    /// Serve one run of entries without a FENCE among them, as one batch.
+    fn serve_batch(&mut self, mem: &dyn LiveMemory, batch: &[Taken]) {
+        let landing = mem.landing(HEAP);
+        let source = mem.source(HEAP);
+        if let Some(area) = landing {
+            self.engine.use_area(area);
+        }
+        // Memory for entries that cannot use the heap in place: a bounce buffer each.
+        let mut bounce: Vec<Vec<u8>> = Vec::new();
+        let mut requests: Vec<IoRequest> = Vec::new();
+        let mut slots: Vec<(usize, Result<Option<usize>, IoFailure>)> = Vec::new();
+        for (k, t) in batch.iter().enumerate() {
+            let kind = match IoOp::from_wire(t.op) {
+                Some(IoOp::Read) => IoKind::Read,
+                Some(IoOp::Write) => IoKind::Write,
+                Some(IoOp::Fence) => IoKind::Fence,
+                Some(IoOp::None) | None => {
+                    slots.push((k, Err(IoFailure::UnsupportedOp(t.op))));
+                    continue;
+                }
+            };
+            if let Err(e) = self.check_range(t) {
+                slots.push((k, Err(e)));
+                continue;
+            }
+            let bytes = t.bytes as usize;
+            let in_place = match kind {
+                IoKind::Read => landing,
+                IoKind::Write => source,
+                IoKind::Fence => None,
+            }
+            .and_then(|area| area.sub(t.word as usize * 4, t.words() * 4));
+            let memory = match in_place {
+                Some(region) => region.sub(0, bytes).unwrap_or(region),
+                None => {
+                    let mut buf = vec![0u8; t.words() * 4];
+                    if kind == IoKind::Write {
+                        for (i, chunk) in buf.chunks_exact_mut(4).enumerate() {
+                            chunk.copy_from_slice(&mem.load(HEAP, t.word as usize + i).to_le_bytes());
+                        }
+                    }
+                    // The padded words, so the padding lands zeroed; the engine fills `bytes`.
+                    let region = RawRegion::of(&mut buf).sub(0, bytes).unwrap_or(RawRegion::of(&mut []));
+                    bounce.push(buf);
+                    region
+                }
+            };
+            slots.push((k, Ok(in_place.is_none().then(|| bounce.len() - 1))));
+            requests.push(IoRequest { kind, handle: t.handle, offset: t.offset, memory });
+        }
+        if requests.is_empty() && slots.is_empty() {
+            return;
+        }
+        self.stats.batches += 1;
+        // SAFETY: in-place regions are heap words whose slot is parked WAIT_IO: no lane
+        // touches them until the slot is re-published below (spec 2.8), and the memory
+        // outlives this call; bounce buffers are owned here.
+        let mut results = unsafe { self.engine.submit(&requests) }.into_iter();
+        for (k, prepared) in slots {
+            let t = &batch[k];
+            let result = match prepared {
+                Err(e) => Err(e),
+                Ok(bounced) => {
+                    let result = results.next().unwrap_or_else(|| {
+                        Err(IoFailure::Os {
+                            handle: t.handle,
+                            offset: t.offset,
+                            source: std::io::Error::other("the engine returned too few results (a megaloop bug)"),
+                        })
+                    });
+                    if let Ok(n) = &result {
+                        let n = u64::from(*n);
+                        match bounced {
+                            Some(_) => self.stats.bytes_bounced += n,
+                            None => self.stats.bytes_in_place += n,
+                        }
+                        match IoOp::from_wire(t.op) {
+                            Some(IoOp::Read) => {
+                                self.stats.bytes_read += n;
+                                self.finish_read(mem, t, n as usize, bounced.map(|b| &bounce[b][..]), landing);
+                            }
+                            Some(IoOp::Write) => self.stats.bytes_written += n,
+                            _ => {}
+                        }
+                    }
+                    result
+                }
+            };
+            self.complete(mem, t, result);
+        }
+    }
+
+    /// A READ of `n` bytes arrived: zero the rest of its words (spec 2.8) and make the
+    /// words visible, in place or from the bounce buffer.
+    fn finish_read(
+        &self,
+        mem: &dyn LiveMemory,
+        t: &Taken,
+        n: usize,
+        bounced: Option<&[u8]>,
+        landing: Option<RawRegion>,
+    ) {
+        let words = t.words();
+        match (bounced, landing) {
+            // The bounce buffer was zeroed, so its bytes past `n` are the padding already.
+            (Some(buf), _) => {
+                for (i, chunk) in buf.chunks(4).enumerate() {
+                    let mut word = [0u8; 4];
+                    word[..chunk.len()].copy_from_slice(chunk);
+                    mem.store(HEAP, t.word as usize + i, u32::from_le_bytes(word));
+                }
+            }
+            (None, Some(area)) => {
+                if let Some(tail) = area.sub(t.word as usize * 4 + n, words * 4 - n.min(words * 4)) {
+                    // SAFETY: bytes of the parked slot's own destination words (see above).
+                    unsafe { std::ptr::write_bytes(tail.ptr, 0, tail.len) };
+                }
+                mem.landed(HEAP, t.word as usize, words);
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Complete entry `t` with `result` and queue its slot for re-publication.
+    fn complete(&mut self, mem: &dyn LiveMemory, t: &Taken, result: Result<u32, IoFailure>) {
+        let base = t.entry * IO_ENTRY_WORDS as usize;
+        let (status, value, message) = match result {
+            Ok(n) => (IO_STATUS_OK, n, None),
+            Err(e) => (IO_STATUS_ERROR, e.code(), Some(format!("slot {}: {e}", t.slot))),
+        };
+        mem.store(IO_QUEUE, base + IO_BYTE_COUNT as usize, value);
+        mem.store(IO_QUEUE, base + IO_STATUS as usize, status);
+        self.completions.push(IoCompletion { slot: t.slot, ok: status == IO_STATUS_OK, value, message });
+        self.stats.completed += 1;
+        self.stats.errors += u64::from(status != IO_STATUS_OK);
+        self.pending.push((t.slot, status));
+    }
+
+    /// Re-publish `slot` with `arg5 = status` if its lane has parked it; false if not yet.
+    fn republish(mem: &dyn LiveMemory, slot: u32, status: u32) -> bool {
+        let base = slot as usize * SLOT_WORDS as usize;
+        if mem.load(RING, base) != Status::WaitIo.word() {
+            return false;
+        }
+        mem.store(RING, base + (SLOT_ARG0 + 5) as usize, status);
+        mem.fetch_add(CONTROL, CTRL_DRAIN_TARGET as usize, 1);
+        mem.compare_exchange(RING, base, Status::WaitIo.word(), Status::Published.word()).is_ok()
+    }
+
+    fn poll_inner(&mut self, mem: &dyn LiveMemory) -> usize {
+        let taken = self.take_requested(mem);
+        // One batch per run between FENCE entries; each FENCE completes after its run.
+        let mut start = 0;
+        for (k, t) in taken.iter().enumerate() {
+            if t.op == IO_OP_FENCE {
+                self.serve_batch(mem, &taken[start..k]);
+                self.complete(mem, t, Ok(0));
+                start = k + 1;
+            }
+        }
+        self.serve_batch(mem, &taken[start..]);
+        self.pending.retain(|&(slot, status)| !Self::republish(mem, slot, status));
+        taken.len()
+    }
+}
+
+impl<E: IoEngine> crate::host::HostService for IoQueueService<E> {
+    fn poll(&mut self, memory: &dyn LiveMemory) -> usize {
+        let served = self.poll_inner(memory);
+        self.stats.served_while_running += served as u64;
+        served
+    }
+    fn worth_polling(&self) -> bool {
+        // With no file every READ and WRITE fails; serving them between epochs is as good.
+        self.engine.has_files()
+    }
+}

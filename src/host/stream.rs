@@ -1,0 +1,373 @@
+//! The `stream-checksum` built-in: the megakernel reads a real file chunk by chunk through
+//! the IO queue and computes its CRC-32 (IEEE 802.3, as zlib and `crc32fast`) from
+//! per-chunk results.
+//!
+//! - A chunk slot (opcode [`CHUNK_OPCODE`], a user handler with `io: read`) asks for its
+//!   chunk through LOAD_MISS's sequence, parks as WAIT_IO, and once the host has served
+//!   it, computes the chunk's CRC-32 with slicing-by-4 tables and stores it.
+//! - A combine slot (opcode [`COMBINE_OPCODE`]) folds one wave's chunk CRCs, in file order,
+//!   into the running CRC: `crc(A || B) = crc(A) * x^(8 |B|) mod P  xor  crc(B)` (zlib's
+//!   `crc32_combine`, the GF(2) multiplications written out in the IR).
+//!
+//! The host streams the file in waves of at most 64 chunks (the IO queue's size): wave k's
+//! chunk slots run in the same drain as the combine of wave k - 1, whose results were all
+//! written in earlier epochs (so no cross-lane ordering inside a dispatch is relied on).
+//! Results and wave counters are double-buffered by wave parity.
+
+use crate::builder::names::buffers::HEAP;
+use crate::builder::{BuildOptions, Mode, UserHandler};
+use crate::host::io::{open_engine, FileTable, IoCompletion, IoQueueService, IoStats};
+use crate::host::ring::{EpochReport, HostError, Ring};
+use crate::host::runner::RunConfig;
+use crate::host::Backend;
+use crate::ir::build::stmt::*;
+use crate::ir::{AtomicOp, Block, Expr};
+use crate::protocol::control::priority_offsets;
+use crate::protocol::io_queue::IoOp;
+use crate::protocol::layout::IO_ENTRIES;
+use crate::protocol::ring::Slot;
+use crate::protocol::{Action, Status};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Opcode of the chunk handler.
+pub const CHUNK_OPCODE: u32 = 0x5100;
+/// Opcode of the combine handler.
+pub const COMBINE_OPCODE: u32 = 0x5101;
+/// Default chunk size in bytes.
+pub const DEFAULT_CHUNK: u32 = 64 * 1024;
+/// Largest chunk: one chunk handler runs about `chunk / 16` loop iterations, well inside
+/// lavapipe's 65,535 per invocation.
+pub const MAX_CHUNK: u32 = 512 * 1024;
+/// Chunks per wave (one IO queue's worth).
+pub const WAVE: u32 = IO_ENTRIES;
+
+/// The CRC-32 polynomial, reflected.
+const POLY: u32 = 0xEDB8_8320;
+
+/// Heap layout: four 256-word tables, then two counters, the running CRC, two result
+/// arrays, then the wave's chunk buffers.
+mod at {
+    use super::WAVE;
+    pub const TABLES: u32 = 0;
+    pub const COUNTERS: u32 = 1024;
+    pub const RUNNING: u32 = 1026;
+    pub const RESULTS: u32 = 1028;
+    pub const BUFFERS: u32 = RESULTS + 2 * WAVE;
+}
+
+/// Why a stream checksum could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// Bad arguments.
+    #[error("{0}")]
+    Invalid(String),
+    /// The input could not be opened.
+    #[error("input {path}: {source}")]
+    Input {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The IO engine could not be set up.
+    #[error("IO engine: {0}")]
+    Engine(std::io::Error),
+    /// A request of the megakernel failed; the run stopped cleanly after that wave.
+    #[error("IO failed: {}", messages.join("; "))]
+    Io {
+        /// Every failure's message.
+        messages: Vec<String>,
+        /// Every completion so far.
+        completions: Vec<IoCompletion>,
+    },
+    /// Slots did not finish (fuel, a driver cut-off, or too few epochs).
+    #[error("wave {wave}: {left} slot(s) did not finish within {epochs} epoch(s) (status counts {counts:?})")]
+    Unfinished {
+        /// Wave.
+        wave: u32,
+        /// Slots not DONE.
+        left: u32,
+        /// Epochs run for that wave.
+        epochs: usize,
+        /// Status counts of the ring.
+        counts: [u32; 8],
+    },
+    /// The host or backend failed.
+    #[error(transparent)]
+    Host(#[from] HostError),
+}
+
+/// What a stream checksum run produced.
+#[derive(Clone, Debug)]
+pub struct StreamReport {
+    /// The CRC-32 of the file.
+    pub crc32: u32,
+    /// File length in bytes.
+    pub bytes: u64,
+    /// Chunks read.
+    pub chunks: u64,
+    /// Chunk size.
+    pub chunk: u32,
+    /// Every epoch.
+    pub epochs: Vec<EpochReport>,
+    /// IO completions.
+    pub io: Vec<IoCompletion>,
+    /// The IO engine.
+    pub io_engine: &'static str,
+    /// What the IO service did.
+    pub io_stats: IoStats,
+    /// Wall-clock time from opening the file to the result.
+    pub elapsed: Duration,
+}
+
+/// Slicing-by-4 CRC-32 tables: `t[0]` the byte table, `t[k][n] = t[k-1][n] >> 8 ^ t[0][t[k-1][n] & 0xff]`.
+pub fn crc_tables() -> Vec<u32> {
+    let mut t = vec![0u32; 1024];
+    for (n, entry) in t[..256].iter_mut().enumerate() {
+        let mut c = n as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
+        }
+        *entry = c;
+    }
+    for k in 1..4 {
+        for n in 0..256 {
+            let prev = t[(k - 1) * 256 + n];
+            t[k * 256 + n] = (prev >> 8) ^ t[(prev & 0xff) as usize];
+        }
+    }
+    t
+}
+
+fn u(v: u32) -> Expr {
+    Expr::u32(v)
+}
+fn v(name: &str) -> Expr {
+    Expr::var(name)
+}
+fn arg(k: u32) -> Expr {
+    v(&format!("arg{k}"))
+}
+fn heap(index: Expr) -> Expr {
+    Expr::load(HEAP, index)
+}
+fn table(k: u32, index: Expr) -> Expr {
+    heap(u(at::TABLES + 256 * k) + (index & u(0xff)))
+}
+
+/// `crc_c = crc_c ^ word`, then one slicing-by-4 step.
+fn word_step(word: Expr) -> Block {
+    vec![
+        assign("crc_c", v("crc_c") ^ word),
+        assign(
+            "crc_c",
+            table(3, v("crc_c"))
+                ^ table(2, v("crc_c") >> u(8))
+                ^ table(1, v("crc_c") >> u(16))
+                ^ table(0, v("crc_c") >> u(24)),
+        ),
+    ]
+}
+
+/// The chunk handler: CRC-32 of `arg3` bytes at heap word `arg4` into `heap[arg6]`, then
+/// `heap[arg7] += 1`.
+pub fn chunk_handler() -> UserHandler {
+    let mut unrolled = Vec::new();
+    for j in 0..4 {
+        unrolled.extend(word_step(heap(v("crc_at") + u(j))));
+    }
+    let mut group = vec![let_u32("crc_at", arg(4) + v("crc_g") * u(4))];
+    group.extend(unrolled);
+    let body = vec![
+        let_u32("crc_c", u(0xFFFF_FFFF)),
+        // 16 bytes per iteration, then the remaining whole words, then the tail bytes.
+        for_("crc_g", u(0), arg(3) / u(16), group),
+        for_("crc_w", u(0), (arg(3) % u(16)) / u(4), word_step(heap(arg(4) + (arg(3) / u(16)) * u(4) + v("crc_w")))),
+        let_u32("crc_tail", heap(arg(4) + arg(3) / u(4))),
+        for_(
+            "crc_b",
+            u(0),
+            arg(3) % u(4),
+            vec![assign("crc_c", table(0, v("crc_c") ^ (v("crc_tail") >> (v("crc_b") * u(8)))) ^ (v("crc_c") >> u(8)))],
+        ),
+        store(HEAP, arg(6), v("crc_c") ^ u(0xFFFF_FFFF)),
+        atomic_add(HEAP, arg(7), u(1)),
+    ];
+    UserHandler { name: "stream-crc-chunk".into(), opcode: CHUNK_OPCODE, body, io: Some(IoOp::Read) }
+}
+
+/// `out = a * b mod P` in GF(2), reflected (zlib's `multmodp`), with temporaries named
+/// after `out`.
+fn multmodp(out: &str, a: Expr, b: Expr) -> Block {
+    let (ta, tb, tp) = (format!("{out}_a"), format!("{out}_b"), format!("{out}_p"));
+    let i = format!("{out}_i");
+    vec![
+        let_u32(&ta, a),
+        let_u32(&tb, b),
+        let_u32(&tp, u(0)),
+        for_(
+            &i,
+            u(0),
+            u(32),
+            vec![
+                if_(((v(&ta) >> (u(31) - v(&i))) & u(1)).eq(u(1)), vec![assign(&tp, v(&tp) ^ v(&tb))]),
+                assign(&tb, (v(&tb) >> u(1)) ^ Expr::select((v(&tb) & u(1)).eq(u(1)), u(POLY), u(0))),
+            ],
+        ),
+        assign(out, v(&tp)),
+    ]
+}
+
+/// `out = x^(8 n) mod P` (the operator that appends `n` zero bytes), by square and multiply.
+fn zeros_operator(out: &str, n: Expr) -> Block {
+    let (sq, bit) = (format!("{out}_sq"), format!("{out}_bit"));
+    let mut step = vec![if_(((n >> v(&bit)) & u(1)).eq(u(1)), multmodp(out, v(&sq), v(out)))];
+    step.extend(multmodp(&sq, v(&sq), v(&sq)));
+    vec![
+        assign(out, u(1 << 31)),
+        // x^8 in the reflected representation.
+        let_u32(&sq, u(1 << 23)),
+        for_(&bit, u(0), u(32), step),
+    ]
+}
+
+/// The combine handler: `arg0` chunk CRCs at `heap[arg3..]`, each of `arg1` bytes but the
+/// last (`arg2` bytes), folded into the running CRC; `heap[arg4]` must count `arg0`
+/// finished chunks (FAULT otherwise) and is reset.
+pub fn combine_handler() -> UserHandler {
+    let mut fold = vec![let_u32("cmb_op", Expr::select((v("cmb_k") + u(1)).eq(arg(0)), v("cmb_last"), v("cmb_full")))];
+    fold.extend(multmodp("cmb_run", v("cmb_op"), v("cmb_run")));
+    fold.push(assign("cmb_run", v("cmb_run") ^ heap(arg(3) + v("cmb_k"))));
+    let mut combine = vec![let_u32("cmb_full", u(0)), let_u32("cmb_last", u(0))];
+    combine.extend(zeros_operator("cmb_full", arg(1)));
+    combine.extend(zeros_operator("cmb_last", arg(2)));
+    combine.push(let_u32("cmb_run", heap(u(at::RUNNING))));
+    combine.push(for_("cmb_k", u(0), arg(0), fold));
+    combine.push(store(HEAP, u(at::RUNNING), v("cmb_run")));
+    combine.push(atomic(AtomicOp::Exchange, HEAP, arg(4), vec![u(0)], None));
+    let body = vec![
+        atomic_load("cmb_done", HEAP, arg(4)),
+        if_else(v("cmb_done").eq(arg(0)), combine, vec![assign("next_status", u(Status::Fault.word()))]),
+    ];
+    UserHandler { name: "stream-crc-combine".into(), opcode: COMBINE_OPCODE, body, io: None }
+}
+
+/// Build options for the stream checksum with `chunk`-byte chunks in `mode`.
+pub fn build_options(mode: Mode, chunk: u32) -> BuildOptions {
+    let mut o = BuildOptions::new(mode, WAVE + 1);
+    o.heap_words = at::BUFFERS + WAVE * chunk.div_ceil(4);
+    o.user_handlers = vec![chunk_handler(), combine_handler()];
+    o
+}
+
+/// Check a chunk size.
+pub fn check_chunk(chunk: u32) -> Result<(), StreamError> {
+    if chunk == 0 || chunk > MAX_CHUNK || chunk % 4 != 0 {
+        return Err(StreamError::Invalid(format!(
+            "--chunk {chunk}: the chunk size must be a multiple of 4 bytes from 4 to {MAX_CHUNK}"
+        )));
+    }
+    Ok(())
+}
+
+/// Compute the CRC-32 of `input` in the megakernel on `backend`, reading `chunk` bytes per
+/// slot through the IO queue.
+pub fn stream_checksum(
+    input: &Path,
+    chunk: u32,
+    backend: &mut dyn Backend,
+    config: &RunConfig,
+) -> Result<StreamReport, StreamError> {
+    check_chunk(chunk)?;
+    let start = Instant::now();
+    let mut files = FileTable::default();
+    let input_error = |source| StreamError::Input { path: input.display().to_string(), source };
+    files.register(input).map_err(input_error)?;
+    let bytes = files.len_of(0).map_err(|e| StreamError::Invalid(e.to_string()))?;
+    let chunks = bytes.div_ceil(u64::from(chunk));
+    let waves = chunks.div_ceil(u64::from(WAVE));
+
+    let mut config = config.clone();
+    config.fit(backend, WAVE + 1).map_err(HostError::from)?;
+    let mut opts = build_options(config.mode, chunk);
+    opts.workgroup_size = config.workgroup_size;
+    let geometry = config.geometry(opts.slots).map_err(|e| StreamError::Invalid(e.to_string()))?;
+    let mut ring = Ring::new(opts.clone(), config.fuel_for(&geometry))?;
+    ring.set_tenant(0, 1)?;
+    ring.set_priority_offsets(priority_offsets([0, 0, WAVE + 1, 0, 0]).map_err(HostError::from)?);
+    ring.write_heap(at::TABLES as usize, &crc_tables())?;
+    let engine = open_engine(files, config.io_engine).map_err(StreamError::Engine)?;
+    let mut io = IoQueueService::for_program(engine, &opts);
+
+    let mut epochs = Vec::new();
+    let chunk_bytes = |c: u64| (bytes - c * u64::from(chunk)).min(u64::from(chunk)) as u32;
+    // Wave `k` reads chunks of wave k and combines wave k - 1; one more pass combines the last.
+    for k in 0..=waves {
+        let parity = (k % 2) as u32;
+        let mut published: Vec<usize> = Vec::new();
+        if k < waves {
+            let first = k * u64::from(WAVE);
+            for j in 0..(chunks - first).min(u64::from(WAVE)) as u32 {
+                let offset = (first + u64::from(j)) * u64::from(chunk);
+                let args = [
+                    0,
+                    offset as u32,
+                    (offset >> 32) as u32,
+                    chunk_bytes(first + u64::from(j)),
+                    at::BUFFERS + j * chunk.div_ceil(4),
+                    0,
+                    at::RESULTS + parity * WAVE + j,
+                    at::COUNTERS + parity,
+                ];
+                publish(&mut ring, j as usize, CHUNK_OPCODE, &args)?;
+                published.push(j as usize);
+            }
+        }
+        if k > 0 {
+            let prev = k - 1;
+            let first = prev * u64::from(WAVE);
+            let count = (chunks - first).min(u64::from(WAVE)) as u32;
+            let last = chunk_bytes(first + u64::from(count) - 1);
+            let args = [count, chunk, last, at::RESULTS + (1 - parity) * WAVE, at::COUNTERS + (1 - parity)];
+            publish(&mut ring, WAVE as usize, COMBINE_OPCODE, &args)?;
+            published.push(WAVE as usize);
+        }
+        if published.is_empty() {
+            break;
+        }
+        let ran = ring.drain(backend, geometry, Some(&mut io), config.max_epochs)?;
+        let ran_epochs = ran.len();
+        epochs.extend(ran);
+        let failed: Vec<String> = io.completions.iter().filter_map(|c| c.message.clone()).collect();
+        if !failed.is_empty() {
+            return Err(StreamError::Io { messages: failed, completions: io.completions });
+        }
+        let slots = ring.slots()?;
+        let left = published.iter().filter(|&&i| slots[i].status != Status::Done).count() as u32;
+        if left > 0 {
+            let counts = ring.status_counts()?;
+            return Err(StreamError::Unfinished { wave: k as u32, left, epochs: ran_epochs, counts });
+        }
+    }
+    Ok(StreamReport {
+        crc32: ring.heap()[at::RUNNING as usize],
+        bytes,
+        chunks,
+        chunk,
+        epochs,
+        io_engine: io.engine_name(),
+        io_stats: io.stats,
+        io: io.completions,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Publish a slot of tenant 0 at `index`, recycling it first if an earlier wave left it DONE.
+fn publish(ring: &mut Ring, index: usize, opcode: u32, args: &[u32]) -> Result<(), HostError> {
+    if ring.slots()?[index].status == Status::Done {
+        ring.host_action(index, Action::HostRecycle)?;
+    }
+    let slot = Slot::published(opcode, 0, crate::protocol::layout::PRIORITY_NORMAL, args)?;
+    ring.publish(index, &slot)
+}
