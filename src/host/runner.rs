@@ -162,7 +162,10 @@ pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backen
     let dir = std::env::temp_dir();
     for (index, spec) in workload.files.iter().enumerate() {
         let path = spec.materialize(&dir).map_err(|e| RunError::File { index, message: e.to_string() })?;
-        files.register(&path).map_err(|e| RunError::File { index, message: format!("{}: {e}", path.display()) })?;
+        // A file that cannot be opened keeps its handle: requests on it complete with ERROR.
+        if let (handle, Some(e)) = files.register_or_record(&path, spec.access()) {
+            tracing::warn!("workload file {handle}: {e}; its IO requests will fail");
+        }
     }
     let engine = open_engine(files, config.io_engine).map_err(RunError::Io)?;
     Ok(Prepared { ring, io: IoQueueService::for_program(engine, &opts), geometry })

@@ -5,6 +5,7 @@
 //! offsets are set to match, so every mode sees the same ring.
 
 use crate::builder::{BuildOptions, Mode, UserHandler};
+use crate::host::io::FileAccess;
 use crate::host::ring::{HostError, Ring};
 use crate::protocol::control::priority_offsets;
 use crate::protocol::layout::*;
@@ -62,12 +63,15 @@ pub struct HeapInit {
     pub words: Vec<u32>,
 }
 
-/// A file LOAD_MISS may read, registered as handle 0, 1, ... in order.
+/// A file IO requests may use, registered as handle 0, 1, ... in order. One that cannot be
+/// opened keeps its handle, and requests on it complete with ERROR.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileSpec {
-    /// An existing file.
+    /// An existing file, read-only.
     Path(PathBuf),
+    /// A file WRITE requests may write (and READ read), created if missing.
+    Output(PathBuf),
     /// A file of `len` deterministic bytes made from `seed` (written to a temp dir).
     Generated {
         /// Length in bytes.
@@ -81,12 +85,22 @@ impl FileSpec {
     /// The file's path, writing a generated file into `dir` first.
     pub fn materialize(&self, dir: &Path) -> std::io::Result<PathBuf> {
         match self {
-            FileSpec::Path(p) => Ok(p.clone()),
+            FileSpec::Path(p) | FileSpec::Output(p) => Ok(p.clone()),
             FileSpec::Generated { len, seed } => {
                 let path = dir.join(format!("megaloop-generated-{seed}-{len}.bin"));
                 std::fs::write(&path, generated_bytes(*len, *seed))?;
                 Ok(path)
             }
+        }
+    }
+}
+
+impl FileSpec {
+    /// How the file is registered.
+    pub fn access(&self) -> FileAccess {
+        match self {
+            FileSpec::Path(_) | FileSpec::Generated { .. } => FileAccess::Read,
+            FileSpec::Output(_) => FileAccess::ReadWrite,
         }
     }
 }

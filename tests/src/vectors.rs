@@ -178,7 +178,7 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<NamedVector>, String> {
                 .map_err(|e| format!("{} is not a valid vector: {e}", path.display()))?;
             let base = path.parent().unwrap_or(dir);
             for file in &mut vector.workload.files {
-                if let FileSpec::Path(p) = file {
+                if let FileSpec::Path(p) | FileSpec::Output(p) = file {
                     if p.is_relative() {
                         *p = base.join(&*p);
                     }

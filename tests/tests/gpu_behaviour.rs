@@ -92,3 +92,12 @@ fn gpu_timeout_is_an_error_and_leaves_host_buffers_untouched() {
     }
     assert_eq!(buffers, before, "a failed run must not touch the host's buffers");
 }
+
+#[test]
+fn gpu_io_bad_inputs_and_writes() {
+    let Some(mut g) = gpu() else { return };
+    for mode in [Mode::Once, Mode::Persistent] {
+        ok(io_bad_inputs(&mut g, mode));
+        ok(io_write_and_fence(&mut g, mode));
+    }
+}

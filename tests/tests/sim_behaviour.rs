@@ -112,3 +112,12 @@ fn many_lanes_on_two_cores_do_not_deadlock() {
         run_workload(&Workload::trivial(600), &mut SimBackend::new(Schedule::Deterministic { seed: 1 }), &c).unwrap();
     assert_eq!(r.ring.runnable().unwrap(), 0);
 }
+
+#[test]
+fn io_bad_inputs_and_writes_every_mode() {
+    for mode in Mode::ALL {
+        ok(io_bad_inputs(&mut parallel(), mode));
+        ok(io_bad_inputs(&mut SimBackend::new(Schedule::Deterministic { seed: 5 }), mode));
+        ok(io_write_and_fence(&mut parallel(), mode));
+    }
+}

@@ -168,7 +168,7 @@ impl IoEngine for PositionedEngine {
         "positioned"
     }
     fn has_files(&self) -> bool {
-        !self.files.is_empty()
+        self.files.has_open_files()
     }
     unsafe fn submit(&mut self, batch: &[IoRequest]) -> Vec<Result<u32, IoFailure>> {
         // One at a time, in order: FENCE ordering holds trivially.
@@ -189,13 +189,13 @@ pub enum EngineChoice {
 }
 
 impl EngineChoice {
-    /// From `MEGALOOP_IO` (`auto`, `uring`, `positioned`); `Auto` when unset.
-    pub fn from_env() -> Result<EngineChoice, String> {
-        match std::env::var("MEGALOOP_IO").as_deref() {
-            Err(_) | Ok("") | Ok("auto") => Ok(EngineChoice::Auto),
-            Ok("uring") | Ok("io_uring") => Ok(EngineChoice::Uring),
-            Ok("positioned") => Ok(EngineChoice::Positioned),
-            Ok(other) => Err(format!("MEGALOOP_IO={other}: expected auto, uring or positioned")),
+    /// `auto`, `uring` (or `io_uring`) or `positioned`.
+    pub fn parse(name: &str) -> Result<EngineChoice, String> {
+        match name {
+            "auto" => Ok(EngineChoice::Auto),
+            "uring" | "io_uring" => Ok(EngineChoice::Uring),
+            "positioned" => Ok(EngineChoice::Positioned),
+            other => Err(format!("IO engine `{other}`: expected auto, uring or positioned")),
         }
     }
 }

@@ -26,10 +26,18 @@ pub struct RegisteredFile {
     pub access: FileAccess,
 }
 
-/// Registered files, by handle.
+/// Registered files, by handle. A file that could not be opened can still hold its handle
+/// ([`FileTable::register_or_record`]): requests on it then fail with the reason.
 #[derive(Debug, Default)]
 pub struct FileTable {
-    files: Vec<RegisteredFile>,
+    files: Vec<Result<RegisteredFile, Unavailable>>,
+}
+
+/// A handle whose file could not be opened.
+#[derive(Debug)]
+struct Unavailable {
+    path: PathBuf,
+    reason: String,
 }
 
 impl FileTable {
@@ -46,24 +54,39 @@ impl FileTable {
             FileAccess::ReadWrite => OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path),
         };
         let file = opened.map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("{}: is a directory, not a file", path.display()),
-            ));
-        }
-        self.files.push(RegisteredFile { path: path.to_path_buf(), file, access });
+        self.files.push(Ok(RegisteredFile { path: path.to_path_buf(), file, access }));
         Ok(self.files.len() as u32 - 1)
     }
 
-    /// The file behind a handle, or [`IoFailure::BadHandle`].
+    /// Register `path`, or, if it cannot be opened, keep its handle with the reason so that
+    /// every request on it fails with that reason (a workload's missing file is an IO
+    /// error of the slots that use it, not of the whole run). Returns the handle and the
+    /// open error, if any.
+    pub fn register_or_record(&mut self, path: &Path, access: FileAccess) -> (u32, Option<std::io::Error>) {
+        match self.register_with(path, access) {
+            Ok(handle) => (handle, None),
+            Err(e) => {
+                self.files.push(Err(Unavailable { path: path.to_path_buf(), reason: e.to_string() }));
+                (self.files.len() as u32 - 1, Some(e))
+            }
+        }
+    }
+
+    /// The file behind a handle, or why there is none.
     pub fn get(&self, handle: u32) -> Result<&RegisteredFile, IoFailure> {
-        self.files.get(handle as usize).ok_or(IoFailure::BadHandle(handle))
+        match self.files.get(handle as usize) {
+            None => Err(IoFailure::BadHandle(handle)),
+            Some(Ok(file)) => Ok(file),
+            Some(Err(u)) => Err(IoFailure::Unavailable { handle, reason: u.reason.clone() }),
+        }
     }
 
     /// The path behind a handle.
     pub fn path(&self, handle: u32) -> Option<&Path> {
-        self.files.get(handle as usize).map(|f| f.path.as_path())
+        self.files.get(handle as usize).map(|f| match f {
+            Ok(f) => f.path.as_path(),
+            Err(u) => u.path.as_path(),
+        })
     }
 
     /// How many files are registered.
@@ -76,9 +99,15 @@ impl FileTable {
         self.files.is_empty()
     }
 
-    /// The descriptors, in handle order.
+    /// Whether some handle has an open file.
+    pub fn has_open_files(&self) -> bool {
+        self.files.iter().any(|f| f.is_ok())
+    }
+
+    /// The descriptors, in handle order (-1 for a file that could not be opened: a sparse
+    /// io_uring slot).
     pub fn raw_fds(&self) -> Vec<RawFd> {
-        self.files.iter().map(|f| f.file.as_raw_fd()).collect()
+        self.files.iter().map(|f| f.as_ref().map_or(-1, |f| f.file.as_raw_fd())).collect()
     }
 
     /// The current length of the file behind `handle`.

@@ -50,6 +50,8 @@ pub mod error_code {
     pub const UNSUPPORTED_OP: u32 = 5;
     /// A WRITE to a file registered read-only.
     pub const NOT_WRITABLE: u32 = 6;
+    /// Between epochs, the entry still did not match a slot parked on an IO opcode.
+    pub const MISMATCHED_ENTRY: u32 = 7;
 }
 
 /// Why an IO request failed. Each has a wire code ([`IoFailure::code`]) and a message
@@ -79,6 +81,14 @@ pub enum IoFailure {
         /// The error.
         source: std::io::Error,
     },
+    /// The handle's file could not be opened.
+    #[error("file handle {handle} could not be opened: {reason}")]
+    Unavailable {
+        /// Handle.
+        handle: u32,
+        /// The open error, with the path.
+        reason: String,
+    },
     /// A WRITE to a read-only file.
     #[error("file handle {0} is registered read-only; WRITE needs a file registered for writing")]
     NotWritable(u32),
@@ -94,6 +104,14 @@ pub enum IoFailure {
         /// Heap size.
         heap_words: usize,
     },
+    /// An entry that, with every write visible, does not match its tagged slot.
+    #[error("IO entry {entry} does not match slot {slot} (not parked WAIT_IO on an IO opcode with these arguments)")]
+    Mismatch {
+        /// Entry.
+        entry: usize,
+        /// Its TAG.
+        slot: u32,
+    },
     /// An OP_TYPE this service does not know.
     #[error("IO op {0} is not READ (1), WRITE (2) or FENCE (3)")]
     UnsupportedOp(u32),
@@ -105,10 +123,14 @@ impl IoFailure {
         match self {
             IoFailure::BadHandle(_) => error_code::BAD_HANDLE,
             IoFailure::OffsetPastEnd { .. } => error_code::OFFSET_PAST_END,
-            IoFailure::Os { .. } => error_code::OS_ERROR,
+            IoFailure::Os { .. } | IoFailure::Unavailable { .. } => error_code::OS_ERROR,
             IoFailure::NotWritable(_) => error_code::NOT_WRITABLE,
             IoFailure::BadDestination { .. } => error_code::BAD_DESTINATION,
             IoFailure::UnsupportedOp(_) => error_code::UNSUPPORTED_OP,
+            IoFailure::Mismatch { .. } => error_code::MISMATCHED_ENTRY,
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -120,6 +120,8 @@ impl<E: IoEngine> IoQueueService<E> {
     /// cursor (once no completed slot is still waiting to be re-published).
     pub fn end_epoch(&mut self, mem: &dyn LiveMemory) {
         self.poll_inner(mem);
+        self.refuse_unmatched(mem);
+        self.pending.retain(|&(slot, status)| !Self::republish(mem, slot, status));
         for e in 0..Self::entries_in_use(mem) {
             let status = mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + IO_STATUS as usize);
             if status == IO_STATUS_OK || status == IO_STATUS_ERROR {
@@ -130,6 +132,38 @@ impl<E: IoEngine> IoQueueService<E> {
         }
         if self.pending.is_empty() {
             mem.store(CONTROL, CTRL_IO_CURSOR as usize, 0);
+        }
+    }
+
+    /// Between epochs every lane's write is visible, so an entry still REQUESTED after a
+    /// poll does not match its slot and never will: complete it with ERROR (its slot, if
+    /// parked, is re-published and FAULTs) rather than leave it to be overwritten.
+    fn refuse_unmatched(&mut self, mem: &dyn LiveMemory) {
+        for e in 0..Self::entries_in_use(mem) {
+            let at = |k: u32| e * IO_ENTRY_WORDS as usize + k as usize;
+            if mem.compare_exchange(IO_QUEUE, at(IO_STATUS), IO_STATUS_REQUESTED, IO_STATUS_IN_SERVICE).is_err() {
+                continue;
+            }
+            let t = self.decode(mem, e);
+            let why = match IoOp::from_wire(t.op) {
+                Some(IoOp::Read | IoOp::Write | IoOp::Fence) => IoFailure::Mismatch { entry: e, slot: t.slot },
+                Some(IoOp::None) | None => IoFailure::UnsupportedOp(t.op),
+            };
+            let parked = mem.load(RING, t.slot as usize * SLOT_WORDS as usize) == Status::WaitIo.word();
+            self.complete(mem, &t, Err(why), parked);
+        }
+    }
+
+    fn decode(&self, mem: &dyn LiveMemory, e: usize) -> Taken {
+        let w = |k: u32| mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + k as usize);
+        Taken {
+            entry: e,
+            op: w(IO_OP_TYPE),
+            handle: w(IO_SRC_HANDLE),
+            offset: u64::from(w(IO_OFFSET_LO)) | u64::from(w(IO_OFFSET_HI)) << 32,
+            bytes: w(IO_BYTE_COUNT),
+            word: w(IO_DST_HANDLE),
+            slot: w(IO_TAG),
         }
     }
 
@@ -183,16 +217,7 @@ impl<E: IoEngine> IoQueueService<E> {
             if mem.compare_exchange(IO_QUEUE, at(IO_STATUS), IO_STATUS_REQUESTED, IO_STATUS_IN_SERVICE).is_err() {
                 continue;
             }
-            let w = |k: u32| mem.load(IO_QUEUE, at(k));
-            taken.push(Taken {
-                entry: e,
-                op: w(IO_OP_TYPE),
-                handle: w(IO_SRC_HANDLE),
-                offset: u64::from(w(IO_OFFSET_LO)) | u64::from(w(IO_OFFSET_HI)) << 32,
-                bytes: w(IO_BYTE_COUNT),
-                word: w(IO_DST_HANDLE),
-                slot: w(IO_TAG),
-            });
+            taken.push(self.decode(mem, e));
         }
         taken
     }
@@ -296,7 +321,7 @@ impl<E: IoEngine> IoQueueService<E> {
                     result
                 }
             };
-            self.complete(mem, t, result);
+            self.complete(mem, t, result, true);
         }
     }
 
@@ -331,8 +356,9 @@ impl<E: IoEngine> IoQueueService<E> {
         }
     }
 
-    /// Complete entry `t` with `result` and queue its slot for re-publication.
-    fn complete(&mut self, mem: &dyn LiveMemory, t: &Taken, result: Result<u32, IoFailure>) {
+    /// Complete entry `t` with `result` and, if `republish`, queue its slot for
+    /// re-publication.
+    fn complete(&mut self, mem: &dyn LiveMemory, t: &Taken, result: Result<u32, IoFailure>, republish: bool) {
         let base = t.entry * IO_ENTRY_WORDS as usize;
         let (status, value, message) = match result {
             Ok(n) => (IO_STATUS_OK, n, None),
@@ -343,7 +369,9 @@ impl<E: IoEngine> IoQueueService<E> {
         self.completions.push(IoCompletion { slot: t.slot, ok: status == IO_STATUS_OK, value, message });
         self.stats.completed += 1;
         self.stats.errors += u64::from(status != IO_STATUS_OK);
-        self.pending.push((t.slot, status));
+        if republish {
+            self.pending.push((t.slot, status));
+        }
     }
 
     /// Re-publish `slot` with `arg5 = status` if its lane has parked it; false if not yet.
@@ -364,7 +392,7 @@ impl<E: IoEngine> IoQueueService<E> {
         for (k, t) in taken.iter().enumerate() {
             if t.op == IO_OP_FENCE {
                 self.serve_batch(mem, &taken[start..k]);
-                self.complete(mem, t, Ok(0));
+                self.complete(mem, t, Ok(0), true);
                 start = k + 1;
             }
         }

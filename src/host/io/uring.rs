@@ -168,7 +168,7 @@ impl IoEngine for UringEngine {
     }
 
     fn has_files(&self) -> bool {
-        !self.files.is_empty()
+        self.files.has_open_files()
     }
 
     fn use_area(&mut self, area: RawRegion) {

@@ -1,0 +1,263 @@
+//! Engine tests on real files: io_uring and positioned IO give the same results for
+//! reads (whole, short at the end, at the end, past the end), writes, fences, bad handles,
+//! unavailable files and batches larger than the submission queue.
+
+use super::*;
+use std::path::PathBuf;
+
+fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("megaloop-io-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn content(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + 3) as u8).collect()
+}
+
+/// Every engine this machine has, over fresh tables made by `files`.
+fn engines(files: impl Fn() -> FileTable) -> Vec<Box<dyn IoEngine>> {
+    let mut out: Vec<Box<dyn IoEngine>> = vec![Box::new(PositionedEngine::new(files()))];
+    match open_engine(files(), EngineChoice::Uring) {
+        Ok(e) => out.push(e),
+        Err(e) => println!("io_uring unavailable here ({e}); testing positioned IO only"),
+    }
+    out
+}
+
+fn read(buf: &mut [u8], handle: u32, offset: u64) -> IoRequest {
+    IoRequest { kind: IoKind::Read, handle, offset, memory: RawRegion::of(buf) }
+}
+
+#[test]
+fn reads_whole_short_at_end_and_past_end() {
+    let data = content(1000);
+    let path = temp("reads.bin", &data);
+    for mut engine in engines(|| {
+        let mut t = FileTable::default();
+        t.register(&path).unwrap();
+        t
+    }) {
+        let mut bufs = vec![vec![0u8; 100], vec![0u8; 100], vec![0u8; 10], vec![0u8; 10], vec![0u8; 10]];
+        let offsets = [0u64, 950, 1000, 1001, 0];
+        let handles = [0u32, 0, 0, 0, 7];
+        let batch: Vec<IoRequest> =
+            bufs.iter_mut().zip(offsets).zip(handles).map(|((b, o), h)| read(b, h, o)).collect();
+        // SAFETY: the buffers outlive the call and nothing else touches them.
+        let results = unsafe { engine.submit(&batch) };
+        let name = engine.name();
+        assert_eq!(results[0].as_ref().ok(), Some(&100), "{name}");
+        assert_eq!(bufs[0], data[..100], "{name}");
+        assert_eq!(results[1].as_ref().ok(), Some(&50), "{name}: short read at the end");
+        assert_eq!(bufs[1][..50], data[950..], "{name}");
+        assert_eq!(results[2].as_ref().ok(), Some(&0), "{name}: a read at the end reads nothing");
+        match &results[3] {
+            Err(e @ IoFailure::OffsetPastEnd { offset: 1001, len: 1000, .. }) => {
+                assert_eq!(e.code(), error_code::OFFSET_PAST_END);
+                assert!(e.to_string().contains("offset 1001 is past the end"), "{e}");
+            }
+            other => panic!("{name}: offset past the end gave {other:?}"),
+        }
+        assert!(matches!(results[4], Err(IoFailure::BadHandle(7))), "{name}: {:?}", results[4]);
+    }
+}
+
+#[test]
+fn write_fence_read_back_and_read_only_files() {
+    let out = temp("written.bin", &[]);
+    let ro = temp("read-only.bin", &content(16));
+    for mut engine in engines(|| {
+        let mut t = FileTable::default();
+        t.register_with(&out, FileAccess::ReadWrite).unwrap();
+        t.register(&ro).unwrap();
+        t
+    }) {
+        let name = engine.name();
+        let mut payload = content(4096);
+        let mut back = vec![0u8; 4096];
+        let mut refused = vec![1u8; 4];
+        let batch = [
+            IoRequest { kind: IoKind::Write, handle: 0, offset: 100, memory: RawRegion::of(&mut payload) },
+            IoRequest::fence(),
+            read(&mut back, 0, 100),
+            IoRequest { kind: IoKind::Write, handle: 1, offset: 0, memory: RawRegion::of(&mut refused) },
+        ];
+        // SAFETY: as above.
+        let results = unsafe { engine.submit(&batch) };
+        assert_eq!(results[0].as_ref().ok(), Some(&4096), "{name}: write");
+        assert_eq!(results[1].as_ref().ok(), Some(&0), "{name}: fence");
+        assert_eq!(results[2].as_ref().ok(), Some(&4096), "{name}: the read after the fence sees the write");
+        assert_eq!(back, payload, "{name}");
+        assert!(matches!(results[3], Err(IoFailure::NotWritable(1))), "{name}: {:?}", results[3]);
+        assert_eq!(std::fs::read(&ro).unwrap(), content(16), "{name}: the read-only file is unchanged");
+        let file = std::fs::read(&out).unwrap();
+        assert_eq!(file.len(), 4196);
+        assert_eq!(file[100..], payload[..], "{name}");
+    }
+}
+
+#[test]
+fn unavailable_files_and_os_errors_fail_their_requests_only() {
+    let data = content(64);
+    let good = temp("good.bin", &data);
+    let missing = std::env::temp_dir().join("megaloop-io-no-such-file.bin");
+    let dir = std::env::temp_dir();
+    for mut engine in engines(|| {
+        let mut t = FileTable::default();
+        assert!(t.register_or_record(&missing, FileAccess::Read).1.is_some());
+        t.register(&good).unwrap();
+        // A directory opens, but reading it fails in the kernel (EISDIR).
+        t.register(&dir).unwrap();
+        t
+    }) {
+        let name = engine.name();
+        let (mut a, mut b, mut c) = (vec![0u8; 8], vec![0u8; 8], vec![0u8; 8]);
+        let batch = [read(&mut a, 0, 0), read(&mut b, 1, 8), read(&mut c, 2, 0)];
+        // SAFETY: as above.
+        let results = unsafe { engine.submit(&batch) };
+        match &results[0] {
+            Err(e @ IoFailure::Unavailable { handle: 0, .. }) => {
+                assert!(e.to_string().contains("no-such-file.bin"), "{name}: {e}");
+                assert_eq!(e.code(), error_code::OS_ERROR);
+            }
+            other => panic!("{name}: missing file gave {other:?}"),
+        }
+        assert_eq!(results[1].as_ref().ok(), Some(&8), "{name}");
+        assert_eq!(b, data[8..16], "{name}");
+        match &results[2] {
+            Err(e @ IoFailure::Os { handle: 2, .. }) => assert!(e.to_string().contains("directory"), "{name}: {e}"),
+            other => panic!("{name}: reading a directory gave {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn batches_larger_than_the_queue_complete_each_request_once() {
+    let data = content(300 * 64);
+    let path = temp("many.bin", &data);
+    for mut engine in engines(|| {
+        let mut t = FileTable::default();
+        t.register(&path).unwrap();
+        t
+    }) {
+        let mut area = vec![0u8; data.len()];
+        let region = RawRegion::of(&mut area);
+        engine.use_area(region);
+        // 300 reads of 64 bytes, in reverse order, into one registered area.
+        let batch: Vec<IoRequest> = (0..300u64)
+            .rev()
+            .map(|k| IoRequest {
+                kind: IoKind::Read,
+                handle: 0,
+                offset: k * 64,
+                memory: region.sub(k as usize * 64, 64).unwrap(),
+            })
+            .collect();
+        // SAFETY: `area` outlives the call.
+        let results = unsafe { engine.submit(&batch) };
+        assert!(results.iter().all(|r| matches!(r, Ok(64))), "{}", engine.name());
+        assert_eq!(area, data, "{}", engine.name());
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn io_uring_registers_the_area_as_a_fixed_buffer() {
+    let path = temp("fixed.bin", &content(256));
+    let mut t = FileTable::default();
+    t.register(&path).unwrap();
+    let Ok(mut engine) = uring::UringEngine::new(t).map_err(|(_, e)| println!("SKIPPED: io_uring unavailable ({e})"))
+    else {
+        return;
+    };
+    let mut area = vec![0u8; 4096];
+    engine.use_area(RawRegion::of(&mut area));
+    if !engine.has_fixed_buffer() {
+        println!("SKIPPED: the kernel refused a 4 KiB fixed buffer (RLIMIT_MEMLOCK?)");
+        return;
+    }
+    let r = IoRequest { kind: IoKind::Read, handle: 0, offset: 0, memory: RawRegion::of(&mut area[128..384]) };
+    // SAFETY: `area` outlives the call.
+    let results = unsafe { engine.submit(&[r]) };
+    assert_eq!(results[0].as_ref().ok(), Some(&256));
+    assert_eq!(area[128..384], content(256)[..]);
+}
+
+#[test]
+fn engine_choices_parse_and_positioned_is_always_there() {
+    assert_eq!(EngineChoice::parse("io_uring"), Ok(EngineChoice::Uring));
+    assert_eq!(EngineChoice::parse("positioned"), Ok(EngineChoice::Positioned));
+    let e = EngineChoice::parse("mmap").unwrap_err();
+    assert!(e.contains("`mmap`") && e.contains("expected auto, uring or positioned"), "{e}");
+    let positioned = open_engine(FileTable::default(), EngineChoice::Positioned).unwrap();
+    assert_eq!(positioned.name(), "positioned");
+}
+
+/// Buffers of a 4-slot ring whose slot 0 is parked WAIT_IO on LOAD_MISS with `args`, and
+/// whose IO entry 0 is REQUESTED with `op` and the same fields.
+fn parked_request(op: u32, args: [u32; 5]) -> Vec<Vec<u32>> {
+    use crate::builder::{BuildOptions, Mode};
+    use crate::protocol::layout::*;
+    use buffer_index::*;
+    let mut buffers =
+        crate::host::ring::Ring::new(BuildOptions::new(Mode::Persistent, 4), 100).unwrap().buffers().to_vec();
+    buffers[RING][0] = crate::protocol::Status::WaitIo.word();
+    buffers[RING][SLOT_OPCODE as usize] = crate::protocol::opcode::LOAD_MISS;
+    buffers[RING][SLOT_ARG0 as usize..SLOT_ARG0 as usize + 5].copy_from_slice(&args);
+    let entry = &mut buffers[IO_QUEUE][..IO_ENTRY_WORDS as usize];
+    entry[IO_OP_TYPE as usize] = op;
+    entry[IO_SRC_HANDLE as usize] = args[0];
+    entry[IO_OFFSET_LO as usize] = args[1];
+    entry[IO_OFFSET_HI as usize] = args[2];
+    entry[IO_BYTE_COUNT as usize] = args[3];
+    entry[IO_DST_HANDLE as usize] = args[4];
+    entry[IO_TAG as usize] = 0;
+    entry[IO_STATUS as usize] = crate::protocol::io_queue::IO_STATUS_REQUESTED;
+    buffers[CONTROL][CTRL_IO_CURSOR as usize] = 1;
+    buffers
+}
+
+/// Serve `buffers` between epochs; the one completion, and the slot's (status, arg5).
+fn serve(mut buffers: Vec<Vec<u32>>) -> (IoCompletion, (u32, u32)) {
+    use crate::protocol::layout::*;
+    let path = temp("served.bin", &content(64));
+    let mut files = FileTable::default();
+    files.register(&path).unwrap();
+    let heap_words = buffers[buffer_index::HEAP].len() as u32;
+    let mut service = IoQueueService::new(PositionedEngine::new(files), heap_words);
+    service.end_epoch(&std::sync::Mutex::new(&mut buffers[..]));
+    assert_eq!(service.completions.len(), 1, "exactly one completion: {:?}", service.completions);
+    let ring = &buffers[buffer_index::RING];
+    (service.completions[0].clone(), (ring[0], ring[SLOT_ARG0 as usize + 5]))
+}
+
+#[test]
+fn a_destination_outside_the_heap_completes_with_error() {
+    use crate::protocol::layout::*;
+    let heap = crate::builder::DEFAULT_HEAP_WORDS;
+    let (c, slot) = serve(parked_request(IO_OP_READ, [0, 0, 0, 16, heap - 2]));
+    assert_eq!((c.ok, c.value), (false, error_code::BAD_DESTINATION));
+    let message = c.message.unwrap();
+    assert!(message.contains(&format!("heap range [{}, {} + 4 words)", heap - 2, heap - 2)), "{message}");
+    assert!(message.contains("outside the heap"), "{message}");
+    assert_eq!(slot, (crate::protocol::Status::Published.word(), IO_STATUS_ERROR), "re-published with ERROR");
+}
+
+#[test]
+fn entries_that_never_match_their_slot_are_refused_between_epochs() {
+    use crate::protocol::layout::*;
+    // An unknown OP_TYPE: the entry cannot match LOAD_MISS's READ.
+    let (c, slot) = serve(parked_request(9, [0, 0, 0, 4, 8]));
+    assert_eq!((c.ok, c.value), (false, error_code::UNSUPPORTED_OP));
+    assert!(c.message.unwrap().contains("IO op 9 is not READ (1), WRITE (2) or FENCE (3)"));
+    assert_eq!(slot, (crate::protocol::Status::Published.word(), IO_STATUS_ERROR));
+    // A WRITE entry for a LOAD_MISS slot.
+    let (c, _) = serve(parked_request(IO_OP_WRITE, [0, 0, 0, 4, 8]));
+    assert_eq!((c.ok, c.value), (false, error_code::MISMATCHED_ENTRY));
+    // A matching READ is served.
+    let (c, slot) = serve(parked_request(IO_OP_READ, [0, 4, 0, 8, 8]));
+    assert_eq!((c.ok, c.value, c.message), (true, 8, None));
+    assert_eq!(slot, (crate::protocol::Status::Published.word(), IO_STATUS_OK));
+}
