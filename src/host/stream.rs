@@ -16,7 +16,7 @@
 
 use crate::builder::names::buffers::HEAP;
 use crate::builder::{BuildOptions, Mode, UserHandler};
-use crate::host::io::{open_engine, FileTable, IoCompletion, IoQueueService, IoStats};
+use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoQueueService, IoStats};
 use crate::host::ring::{EpochReport, HostError, Ring};
 use crate::host::runner::RunConfig;
 use crate::host::Backend;
@@ -62,14 +62,9 @@ pub enum StreamError {
     /// Bad arguments.
     #[error("{0}")]
     Invalid(String),
-    /// The input could not be opened.
-    #[error("input {path}: {source}")]
-    Input {
-        /// The path.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The input could not be opened (the message names the path).
+    #[error("input {0}")]
+    Input(std::io::Error),
     /// The IO engine could not be set up.
     #[error("IO engine: {0}")]
     Engine(std::io::Error),
@@ -282,8 +277,7 @@ pub fn stream_checksum(
     check_chunk(chunk)?;
     let start = Instant::now();
     let mut files = FileTable::default();
-    let input_error = |source| StreamError::Input { path: input.display().to_string(), source };
-    files.register(input).map_err(input_error)?;
+    files.register(input).map_err(StreamError::Input)?;
     let bytes = files.len_of(0).map_err(|e| StreamError::Invalid(e.to_string()))?;
     let chunks = bytes.div_ceil(u64::from(chunk));
     let waves = chunks.div_ceil(u64::from(WAVE));
@@ -301,7 +295,7 @@ pub fn stream_checksum(
     let mut io = IoQueueService::for_program(engine, &opts);
 
     let mut epochs = Vec::new();
-    let chunk_bytes = |c: u64| (bytes - c * u64::from(chunk)).min(u64::from(chunk)) as u32;
+    let chunk_bytes = |c: u64| chunk_len(c, chunk, bytes);
     // Wave `k` reads chunks of wave k and combines wave k - 1; one more pass combines the last.
     for k in 0..=waves {
         let parity = (k % 2) as u32;
@@ -309,17 +303,7 @@ pub fn stream_checksum(
         if k < waves {
             let first = k * u64::from(WAVE);
             for j in 0..(chunks - first).min(u64::from(WAVE)) as u32 {
-                let offset = (first + u64::from(j)) * u64::from(chunk);
-                let args = [
-                    0,
-                    offset as u32,
-                    (offset >> 32) as u32,
-                    chunk_bytes(first + u64::from(j)),
-                    at::BUFFERS + j * chunk.div_ceil(4),
-                    0,
-                    at::RESULTS + parity * WAVE + j,
-                    at::COUNTERS + parity,
-                ];
+                let args = chunk_args(first + u64::from(j), j, parity, chunk, bytes);
                 publish(&mut ring, j as usize, CHUNK_OPCODE, &args)?;
                 published.push(j as usize);
             }
@@ -361,6 +345,80 @@ pub fn stream_checksum(
         io: io.completions,
         elapsed: start.elapsed(),
     })
+}
+
+/// Bytes of chunk `c` of a `bytes`-byte file.
+fn chunk_len(c: u64, chunk: u32, bytes: u64) -> u32 {
+    (bytes - c * u64::from(chunk)).min(u64::from(chunk)) as u32
+}
+
+/// The chunk slot's arguments for chunk `c`, the `j`-th of its wave (LOAD_MISS's layout,
+/// then the result word and the wave's counter).
+fn chunk_args(c: u64, j: u32, parity: u32, chunk: u32, bytes: u64) -> [u32; 8] {
+    let offset = c * u64::from(chunk);
+    [
+        0,
+        offset as u32,
+        (offset >> 32) as u32,
+        chunk_len(c, chunk, bytes),
+        at::BUFFERS + j * chunk.div_ceil(4),
+        0,
+        at::RESULTS + parity * WAVE + j,
+        at::COUNTERS + parity,
+    ]
+}
+
+/// The host IO path alone, for `megaloop bench`: read `input` in `chunk`-byte requests
+/// through the IO queue service exactly as between epochs (64 parked chunk slots and their
+/// REQUESTED entries per wave, one engine batch each, reads landing in place in the heap),
+/// with no kernel running. Returns the bytes read, the time, and the engine's name.
+pub fn io_path_read(
+    input: &Path,
+    chunk: u32,
+    engine: EngineChoice,
+) -> Result<(u64, Duration, &'static str), StreamError> {
+    use crate::host::io::buffer_index::{CONTROL, IO_QUEUE, RING};
+    use crate::protocol::io_queue::IO_STATUS_REQUESTED;
+    use crate::protocol::layout::*;
+    check_chunk(chunk)?;
+    let mut files = FileTable::default();
+    files.register(input).map_err(StreamError::Input)?;
+    let bytes = files.len_of(0).map_err(|e| StreamError::Invalid(e.to_string()))?;
+    let opts = build_options(Mode::Persistent, chunk);
+    let mut buffers = Ring::new(opts.clone(), 1)?.buffers().to_vec();
+    let mut io = IoQueueService::for_program(open_engine(files, engine).map_err(StreamError::Engine)?, &opts);
+    let chunks = bytes.div_ceil(u64::from(chunk));
+    let start = Instant::now();
+    for first in (0..chunks).step_by(WAVE as usize) {
+        let n = (chunks - first).min(u64::from(WAVE)) as u32;
+        for j in 0..n {
+            let args = chunk_args(first + u64::from(j), j, 0, chunk, bytes);
+            let slot = &mut buffers[RING][(j * SLOT_WORDS) as usize..((j + 1) * SLOT_WORDS) as usize];
+            slot[SLOT_STATUS as usize] = Status::WaitIo.word();
+            slot[SLOT_OPCODE as usize] = CHUNK_OPCODE;
+            slot[SLOT_ARG0 as usize..SLOT_ARG0 as usize + 8].copy_from_slice(&args);
+            let e = &mut buffers[IO_QUEUE][(j * IO_ENTRY_WORDS) as usize..((j + 1) * IO_ENTRY_WORDS) as usize];
+            let fields = [IO_OP_READ, args[0], args[4], args[1], args[2], args[3], IO_STATUS_REQUESTED, j];
+            for (k, w) in
+                [IO_OP_TYPE, IO_SRC_HANDLE, IO_DST_HANDLE, IO_OFFSET_LO, IO_OFFSET_HI, IO_BYTE_COUNT, IO_STATUS, IO_TAG]
+                    .into_iter()
+                    .zip(fields)
+            {
+                e[k as usize] = w;
+            }
+        }
+        buffers[CONTROL][CTRL_IO_CURSOR as usize] = n;
+        io.end_epoch(&std::sync::Mutex::new(&mut buffers[..]));
+    }
+    let elapsed = start.elapsed();
+    let mut failed: Vec<String> = io.completions.iter().filter_map(|c| c.message.clone()).collect();
+    if io.stats.bytes_read != bytes {
+        failed.push(format!("read {} of {bytes} bytes (did the file change?)", io.stats.bytes_read));
+    }
+    if !failed.is_empty() {
+        return Err(StreamError::Io { messages: failed, completions: io.completions });
+    }
+    Ok((bytes, elapsed, io.engine_name()))
 }
 
 /// Publish a slot of tenant 0 at `index`, recycling it first if an earlier wave left it DONE.

@@ -4,7 +4,8 @@
 //! the simulator's lane time), with wall-clock time (upload, run, readback) beside it. On
 //! the GPU it also measures the one-dispatch-per-slot baseline.
 
-use crate::commands::common::{make_backend, positive, run_config, BackendArgs, BackendChoice, ModeChoice};
+use crate::commands::bench_io;
+use crate::commands::common::{make_backend, positive, run_config, BackendArgs, BackendChoice, IoChoice, ModeChoice};
 use anyhow::ensure;
 use megaloop::builder::build_dispatch_per_slot;
 use megaloop::builder::Mode;
@@ -42,6 +43,17 @@ pub struct Args {
     /// Warm-up time in seconds before timing (GPUs lower their clock when idle).
     #[arg(long, default_value_t = 0.0)]
     warmup_s: f64,
+    /// Measure the IO path on this file instead: plain sequential read, the IO queue
+    /// service alone, and the stream-checksum workload (in the first `--mode`, default
+    /// once).
+    #[arg(long)]
+    io_file: Option<std::path::PathBuf>,
+    /// Bytes per IO request with `--io-file`.
+    #[arg(long, default_value_t = megaloop::host::stream::DEFAULT_CHUNK)]
+    chunk: u32,
+    /// IO engine with `--io-file` (`MEGALOOP_IO`).
+    #[arg(long, value_enum, env = "MEGALOOP_IO", default_value_t = IoChoice::Auto)]
+    io: IoChoice,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -57,7 +69,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let slots = positive("--slots", args.slots)?;
     let repeat = positive("--repeat", args.repeat)?;
     let modes: Vec<Mode> = if args.mode.is_empty() {
-        vec![Mode::Once, Mode::Persistent]
+        if args.io_file.is_some() {
+            vec![Mode::Once]
+        } else {
+            vec![Mode::Once, Mode::Persistent]
+        }
     } else {
         args.mode.iter().map(|&m| m.into()).collect()
     };
@@ -69,6 +85,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         other.insert(make_backend(args.target.backend, 0, args.target.adapter.as_deref())?).as_mut()
     };
+    if let Some(path) = &args.io_file {
+        let mode = bench_io::mode_of(&modes);
+        let config = run_config(mode, args.target.backend, args.workgroup_size, args.workgroups)?;
+        let r = bench_io::bench_io(path, args.chunk, args.io, repeat, backend, &config)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            bench_io::print(&r);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.warmup_s > 0.0 {
         warm_up(backend, &workload, args.warmup_s)?;
     }

@@ -48,7 +48,8 @@ impl From<ModeChoice> for Mode {
 #[derive(clap::Args, Debug)]
 pub struct WorkloadArgs {
     /// A built-in workload: `mixed` (every opcode, tenants allowed, denied and out of
-    /// range, all priorities) or `trivial` (NOP slots, for throughput).
+    /// range, all priorities), `trivial` (NOP slots, for throughput), or (for `run`)
+    /// `stream-checksum` (the CRC-32 of `--input`, computed in the megakernel).
     #[arg(long, conflicts_with = "workload")]
     pub builtin: Option<String>,
     /// A workload file (JSON; see README).
@@ -65,6 +66,28 @@ impl WorkloadArgs {
         match (&self.workload, &self.builtin) {
             (Some(path), _) => Ok(Workload::from_file(path)?),
             (None, name) => Ok(Workload::builtin(name.as_deref().unwrap_or("mixed"), self.slots)?),
+        }
+    }
+}
+
+/// The IO engine flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum IoChoice {
+    /// io_uring where the kernel allows it, positioned reads and writes otherwise.
+    Auto,
+    /// io_uring, or fail.
+    Uring,
+    /// Positioned reads and writes.
+    Positioned,
+}
+
+impl From<IoChoice> for megaloop::host::io::EngineChoice {
+    fn from(c: IoChoice) -> Self {
+        use megaloop::host::io::EngineChoice;
+        match c {
+            IoChoice::Auto => EngineChoice::Auto,
+            IoChoice::Uring => EngineChoice::Uring,
+            IoChoice::Positioned => EngineChoice::Positioned,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One module per `megaloop` subcommand; `common` holds their shared flags.
 
 pub mod bench;
+pub mod bench_io;
 pub mod check;
 pub mod common;
 pub mod conformance;

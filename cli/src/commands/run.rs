@@ -1,13 +1,16 @@
 //! `megaloop run`: run a workload on a backend until drained and print a summary
 //! (a table, or one JSON object with `--json`).
 
-use crate::commands::common::{make_backend, positive, run_config, BackendArgs, ModeChoice, WorkloadArgs};
+use crate::commands::common::{make_backend, positive, run_config, BackendArgs, IoChoice, ModeChoice, WorkloadArgs};
+use anyhow::bail;
 use megaloop::builder::Mode;
 use megaloop::host::runner::{run_workload, WorkloadRun};
+use megaloop::host::stream::{self, StreamError, StreamReport};
 use megaloop::host::Outcome;
 use megaloop::protocol::layout::{MAX_TENANTS, PRIORITY_IDLE};
 use megaloop::protocol::Status;
 use serde_json::json;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `megaloop run`.
@@ -35,6 +38,15 @@ pub struct Args {
     /// Most epochs.
     #[arg(long, default_value_t = 256)]
     max_epochs: u32,
+    /// IO engine for the workload's files (`MEGALOOP_IO`).
+    #[arg(long, value_enum, env = "MEGALOOP_IO", default_value_t = IoChoice::Auto)]
+    io: IoChoice,
+    /// `stream-checksum`: the file to checksum.
+    #[arg(long, required_if_eq("builtin", "stream-checksum"))]
+    input: Option<PathBuf>,
+    /// `stream-checksum`: bytes per chunk (a multiple of 4, at most 512 KiB).
+    #[arg(long, default_value_t = stream::DEFAULT_CHUNK)]
+    chunk: u32,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -42,11 +54,18 @@ pub struct Args {
 
 /// Run the command: exit 0 when the ring drained cleanly, 1 when it did not.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let workload = args.workload.load()?;
     let mode: Mode = args.mode.into();
     let mut config = run_config(mode, args.target.backend, args.workgroup_size, args.workgroups)?;
     config.fuel = args.fuel;
     config.max_epochs = positive("--max-epochs", args.max_epochs)?;
+    config.io_engine = args.io.into();
+    if args.workload.builtin.as_deref() == Some("stream-checksum") {
+        return stream_checksum(&args, &config);
+    }
+    if args.input.is_some() {
+        bail!("--input is for --builtin stream-checksum");
+    }
+    let workload = args.workload.load()?;
     let mut backend = make_backend(args.target.backend, args.seed, args.target.adapter.as_deref())?;
     let run = run_workload(&workload, backend.as_mut(), &config)?;
     let summary = summarize(&run, &backend.name(), mode, &workload.name)?;
@@ -57,6 +76,63 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let clean = summary["drained"].as_bool() == Some(true);
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `run --builtin stream-checksum`: print `crc32 XXXXXXXX` (or JSON with `crc32`); an IO
+/// failure prints every failed request and exits 1.
+fn stream_checksum(args: &Args, config: &megaloop::host::runner::RunConfig) -> anyhow::Result<ExitCode> {
+    let Some(input) = &args.input else { bail!("--builtin stream-checksum needs --input FILE") };
+    let mut backend = make_backend(args.target.backend, args.seed, args.target.adapter.as_deref())?;
+    match stream::stream_checksum(input, args.chunk, backend.as_mut(), config) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&stream_summary(&report, &backend.name(), config.mode))?);
+            } else {
+                println!("crc32 {:08x}", report.crc32);
+                let mb_s = report.bytes as f64 / 1e6 / report.elapsed.as_secs_f64().max(1e-9);
+                println!(
+                    "  {} bytes in {} chunks of {} on {} ({} mode, {} IO): {} epochs, {:.3} s, {:.1} MB/s",
+                    report.bytes,
+                    report.chunks,
+                    report.chunk,
+                    backend.name(),
+                    config.mode.name(),
+                    report.io_engine,
+                    report.epochs.len(),
+                    report.elapsed.as_secs_f64(),
+                    mb_s
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(StreamError::Io { messages, .. }) => {
+            eprintln!("megaloop: stream-checksum of {}: {} IO request(s) failed:", input.display(), messages.len());
+            for m in &messages {
+                eprintln!("  {m}");
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The stream checksum as one JSON object.
+pub fn stream_summary(r: &StreamReport, backend: &str, mode: Mode) -> serde_json::Value {
+    let seconds = r.elapsed.as_secs_f64();
+    json!({
+        "workload": "stream-checksum",
+        "backend": backend,
+        "mode": mode.name(),
+        "crc32": format!("{:08x}", r.crc32),
+        "bytes": r.bytes,
+        "chunk": r.chunk,
+        "chunks": r.chunks,
+        "epochs": r.epochs.len(),
+        "io_engine": r.io_engine,
+        "io": r.io_stats,
+        "elapsed_s": seconds,
+        "mb_per_s": if seconds > 0.0 { r.bytes as f64 / 1e6 / seconds } else { 0.0 },
+    })
 }
 
 /// The run as one JSON object (the table prints the same).
@@ -119,6 +195,7 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
             "status_counts": by_status(c),
         })).collect::<Vec<_>>(),
         "epochs": run.epochs.len(),
+        "io_engine": run.io_engine,
         "io_completions": run.io.len(),
         "io_errors": run.io.iter().filter(|c| !c.ok).count(),
         "lanes_out_of_fuel": exhausted,

@@ -40,7 +40,7 @@ fn reads_whole_short_at_end_and_past_end() {
         t.register(&path).unwrap();
         t
     }) {
-        let mut bufs = vec![vec![0u8; 100], vec![0u8; 100], vec![0u8; 10], vec![0u8; 10], vec![0u8; 10]];
+        let mut bufs = [vec![0u8; 100], vec![0u8; 100], vec![0u8; 10], vec![0u8; 10], vec![0u8; 10]];
         let offsets = [0u64, 950, 1000, 1001, 0];
         let handles = [0u32, 0, 0, 0, 7];
         let batch: Vec<IoRequest> =

@@ -1,0 +1,134 @@
+//! `megaloop bench --io-file FILE`: the IO path's read throughput against a plain
+//! sequential read of the same file, and the whole `stream-checksum` workload on the chosen
+//! backend. One untimed pass warms the page cache first, so every figure reads from memory
+//! (say so when comparing with a disk); the median of `--repeat` passes is reported.
+
+use crate::commands::common::IoChoice;
+use anyhow::{ensure, Context};
+use megaloop::builder::Mode;
+use megaloop::host::io::EngineChoice;
+use megaloop::host::runner::RunConfig;
+use megaloop::host::stream::{io_path_read, stream_checksum};
+use megaloop::host::Backend;
+use serde_json::json;
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn mb_per_s(bytes: u64, t: Duration) -> f64 {
+    bytes as f64 / 1e6 / t.as_secs_f64().max(1e-12)
+}
+
+/// Read `path` front to back in `chunk`-byte `read` calls; returns the bytes read.
+fn sequential_read(path: &Path, chunk: u32) -> anyhow::Result<u64> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut buf = vec![0u8; chunk as usize];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n as u64;
+    }
+}
+
+/// Measure and return the results as JSON.
+pub fn bench_io(
+    path: &Path,
+    chunk: u32,
+    io: IoChoice,
+    repeat: u32,
+    backend: &mut dyn Backend,
+    config: &RunConfig,
+) -> anyhow::Result<serde_json::Value> {
+    let engine: EngineChoice = io.into();
+    let bytes = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?.len();
+    // Untimed: page cache, pipeline compilation.
+    sequential_read(path, chunk)?;
+    io_path_read(path, chunk, engine)?;
+    let expected = crc32_of(path)?;
+    let (mut plain, mut ring_io, mut whole) = (Vec::new(), Vec::new(), Vec::new());
+    let mut engine_name = "";
+    let mut epochs = 0;
+    for rep in 0..=repeat {
+        let t = Instant::now();
+        ensure!(sequential_read(path, chunk)? == bytes, "{} changed size while measuring", path.display());
+        plain.push(t.elapsed());
+        let (read, t, name) = io_path_read(path, chunk, engine)?;
+        ensure!(read == bytes, "the IO path read {read} of {bytes} bytes");
+        ring_io.push(t);
+        engine_name = name;
+        let report = stream_checksum(path, chunk, backend, config)?;
+        ensure!(report.crc32 == expected, "stream-checksum gave {:08x}, expected {expected:08x}", report.crc32);
+        if rep > 0 {
+            whole.push(report.elapsed);
+        }
+        epochs = report.epochs.len();
+    }
+    let (plain, ring_io, whole) = (median(plain), median(ring_io), median(whole));
+    Ok(json!({
+        "file": path.display().to_string(),
+        "bytes": bytes,
+        "chunk": chunk,
+        "repeat": repeat,
+        "io_engine": engine_name,
+        "sequential_read_mb_per_s": mb_per_s(bytes, plain),
+        "io_path_mb_per_s": mb_per_s(bytes, ring_io),
+        "stream_checksum": {
+            "backend": backend.name(),
+            "mode": config.mode.name(),
+            "epochs": epochs,
+            "mb_per_s": mb_per_s(bytes, whole),
+        },
+    }))
+}
+
+/// The file's CRC-32, computed here on the host, to check every measured run.
+fn crc32_of(path: &Path) -> anyhow::Result<u32> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hasher.finalize());
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// Print the results as a table.
+pub fn print(r: &serde_json::Value) {
+    println!(
+        "megaloop bench: IO path on {} ({} bytes, {}-byte chunks, page cache warm)",
+        r["file"], r["bytes"], r["chunk"]
+    );
+    println!(
+        "  sequential read (std::fs::File::read)   {:>10.1} MB/s",
+        r["sequential_read_mb_per_s"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "  IO path ({}, queue service, in place) {:>10.1} MB/s",
+        r["io_engine"].as_str().unwrap_or(""),
+        r["io_path_mb_per_s"].as_f64().unwrap_or(0.0)
+    );
+    let s = &r["stream_checksum"];
+    println!(
+        "  stream-checksum on {} ({} mode, {} epochs) {:>10.1} MB/s",
+        s["backend"].as_str().unwrap_or(""),
+        s["mode"].as_str().unwrap_or(""),
+        s["epochs"],
+        s["mb_per_s"].as_f64().unwrap_or(0.0)
+    );
+}
+
+/// The stream-checksum mode used by the benchmark: the first `--mode` given.
+pub fn mode_of(modes: &[Mode]) -> Mode {
+    modes.first().copied().unwrap_or(Mode::Once)
+}
