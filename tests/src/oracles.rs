@@ -63,12 +63,13 @@ pub fn case_dir() -> PathBuf {
 pub type Oracle = fn(&[u8]) -> Result<(), Failure>;
 
 /// Every oracle, by fuzz target name.
-pub const TARGETS: [(&str, Oracle); 5] = [
+pub const TARGETS: [(&str, Oracle); 6] = [
     ("decode", decode),
     ("validate", validate_arbitrary),
     ("slot_stream", slot_stream),
     ("sim_schedules", sim_schedules),
     ("differential", differential),
+    ("io_queue", io_queue),
 ];
 
 fn roundtrip<T: PartialEq + std::fmt::Debug, E: std::fmt::Display>(
@@ -369,4 +370,176 @@ pub fn replay_dir(dir: &Path, oracle: Oracle) -> Result<usize, Vec<String>> {
     } else {
         Err(failures)
     }
+}
+
+/// A small file every `io_queue` input reads (64 known bytes), and one it may write.
+fn io_files() -> &'static (PathBuf, PathBuf) {
+    static FILES: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("megaloop-io-oracle-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let (input, output) = (dir.join("input.bin"), dir.join("output.bin"));
+        let _ = std::fs::write(&input, megaloop::host::workload::generated_bytes(64, 9));
+        (input, output)
+    })
+}
+
+/// The IO queue service between epochs, on arbitrary queue contents: any mix of entries
+/// (ops, handles, offsets, sizes, heap ranges, tags, statuses, below and past the cursor)
+/// and of slots (parked or not, any opcode, matching their entry or not). Checks: no
+/// panic; every entry REQUESTED below the cursor is completed exactly once (one
+/// completion, the entry freed); the cursor is reset; a slot tagged by exactly one
+/// completed entry that was parked WAIT_IO is re-published with `arg5` = that entry's
+/// status, and no other slot's status changes; a READ that completed OK and overlaps no
+/// other request left the file's bytes, zero-padded, in the heap.
+pub fn io_queue(data: &[u8]) -> Result<(), Failure> {
+    use megaloop::builder::BuildOptions;
+    use megaloop::host::io::buffer_index::*;
+    use megaloop::host::io::{FileAccess, FileTable, IoQueueService, PositionedEngine};
+    use megaloop::protocol::io_queue::IO_STATUS_REQUESTED;
+    use megaloop::protocol::layout::*;
+    const SLOTS: usize = 8;
+    const HEAP_WORDS: u32 = 64;
+    let mut u = Unstructured::new(data);
+    let (input, output) = io_files();
+    let mut opts = BuildOptions::new(Mode::Persistent, SLOTS as u32);
+    opts.heap_words = HEAP_WORDS;
+    let ring = megaloop::host::ring::Ring::new(opts.clone(), 1).map_err(|e| Failure::new(e.to_string()))?;
+    let mut buffers = ring.buffers().to_vec();
+    // Not zero, so a READ that leaves its padding or tail unwritten is seen.
+    buffers[HEAP].fill(0xA5A5_A5A5);
+    let small = |u: &mut Unstructured, max: u32| -> u32 {
+        let pick: u8 = u.arbitrary().unwrap_or(0);
+        if pick < 200 {
+            u.int_in_range(0..=max).unwrap_or(0)
+        } else {
+            u.arbitrary().unwrap_or(u32::MAX)
+        }
+    };
+    for slot in 0..SLOTS {
+        let base = slot * SLOT_WORDS as usize;
+        let parked: bool = u.arbitrary().unwrap_or(true);
+        buffers[RING][base] = if parked { Status::WaitIo.word() } else { small(&mut u, 7) };
+        buffers[RING][base + 1] = if u.arbitrary().unwrap_or(true) { LOAD_MISS_OP } else { small(&mut u, 300) };
+        // LOAD_MISS's arguments, mostly in range: handle, offset lo/hi, bytes, heap word, state.
+        for (k, max) in [2, 70, 0, 40, 70, 0].into_iter().enumerate() {
+            buffers[RING][base + SLOT_ARG0 as usize + k] = small(&mut u, max);
+        }
+    }
+    let cursor = small(&mut u, 10);
+    buffers[CONTROL][CTRL_IO_CURSOR as usize] = cursor;
+    let mut requested = Vec::new();
+    for e in 0..u.int_in_range(0..=10usize).unwrap_or(0) {
+        let w = &mut buffers[IO_QUEUE][e * IO_ENTRY_WORDS as usize..(e + 1) * IO_ENTRY_WORDS as usize];
+        let tag = small(&mut u, SLOTS as u32 - 1);
+        let copy_slot: bool = u.arbitrary().unwrap_or(true);
+        for word in w.iter_mut() {
+            *word = small(&mut u, 80);
+        }
+        w[IO_TAG as usize] = tag;
+        if copy_slot && (tag as usize) < SLOTS {
+            let base = tag as usize * SLOT_WORDS as usize + SLOT_ARG0 as usize;
+            let args = &buffers[RING][base..base + 5];
+            let args: Vec<u32> = args.to_vec();
+            let w = &mut buffers[IO_QUEUE][e * IO_ENTRY_WORDS as usize..(e + 1) * IO_ENTRY_WORDS as usize];
+            w[IO_OP_TYPE as usize] = u.int_in_range(1..=3).unwrap_or(1);
+            for (field, arg) in
+                [(IO_SRC_HANDLE, 0), (IO_OFFSET_LO, 1), (IO_OFFSET_HI, 2), (IO_BYTE_COUNT, 3), (IO_DST_HANDLE, 4)]
+            {
+                w[field as usize] = args[arg];
+            }
+        }
+        let w = &mut buffers[IO_QUEUE][e * IO_ENTRY_WORDS as usize..(e + 1) * IO_ENTRY_WORDS as usize];
+        if u.arbitrary().unwrap_or(true) {
+            w[IO_STATUS as usize] = IO_STATUS_REQUESTED;
+        }
+        if w[IO_STATUS as usize] == IO_STATUS_REQUESTED && (e as u32) < cursor.min(IO_ENTRIES) {
+            requested.push(e);
+        }
+    }
+    let before = buffers.clone();
+    let mut files = FileTable::default();
+    files.register(input).map_err(|e| Failure::new(e.to_string()))?;
+    files.register_with(output, FileAccess::ReadWrite).map_err(|e| Failure::new(e.to_string()))?;
+    let mut service = IoQueueService::new(PositionedEngine::new(files), HEAP_WORDS);
+    service.end_epoch(&std::sync::Mutex::new(&mut buffers[..]));
+
+    let input_bytes = std::fs::read(input).map_err(|e| Failure::new(e.to_string()))?;
+    let entry = |b: &[Vec<u32>], e: usize, k: u32| b[IO_QUEUE][e * IO_ENTRY_WORDS as usize + k as usize];
+    let fail =
+        |m: String| Failure::new(format!("{m}\n(queue before: cursor {cursor}, requested entries {requested:?})"));
+    if service.completions.len() != requested.len() {
+        return Err(fail(format!(
+            "{} completions for {} requested entries",
+            service.completions.len(),
+            requested.len()
+        )));
+    }
+    if buffers[CONTROL][CTRL_IO_CURSOR as usize] != 0 {
+        return Err(fail("the IO cursor was not reset between epochs".into()));
+    }
+    for &e in &requested {
+        if (0..IO_ENTRY_WORDS).any(|k| entry(&buffers, e, k) != 0) {
+            return Err(fail(format!("requested entry {e} was not completed and freed")));
+        }
+    }
+    for e in 0..IO_ENTRIES as usize {
+        if !requested.contains(&e) && (0..IO_ENTRY_WORDS).any(|k| entry(&buffers, e, k) != entry(&before, e, k)) {
+            let status = entry(&before, e, IO_STATUS);
+            if status != IO_STATUS_OK && status != IO_STATUS_ERROR || e as u32 >= cursor.min(IO_ENTRIES) {
+                return Err(fail(format!("entry {e} (not requested, status {status}) changed")));
+            }
+        }
+    }
+    let tagged = |slot: usize| requested.iter().filter(|&&e| entry(&before, e, IO_TAG) as usize == slot).count();
+    let completion = |e: usize| service.completions.iter().find(|c| c.entry as usize == e);
+    for slot in 0..SLOTS {
+        let base = slot * SLOT_WORDS as usize;
+        let (was, now) = (before[RING][base], buffers[RING][base]);
+        let arg5 = buffers[RING][base + SLOT_ARG0 as usize + 5];
+        let parked = was == Status::WaitIo.word();
+        let tags = tagged(slot);
+        if parked && tags == 1 {
+            let e = requested.iter().copied().find(|&e| entry(&before, e, IO_TAG) as usize == slot).unwrap_or(0);
+            let want = completion(e).map(|c| if c.ok { IO_STATUS_OK } else { IO_STATUS_ERROR });
+            if now != Status::Published.word() || Some(arg5) != want {
+                return Err(fail(format!(
+                    "slot {slot} (entry {e}) ended status {now} arg5 {arg5}, expected PUBLISHED {want:?}"
+                )));
+            }
+        } else if parked && tags > 1 && now != Status::Published.word() {
+            return Err(fail(format!("slot {slot}, parked and tagged by {tags} requests, was not re-published")));
+        } else if (!parked || tags == 0) && now != was {
+            return Err(fail(format!("slot {slot} (parked {parked}, tagged by {tags}) changed status {was} -> {now}")));
+        }
+    }
+    // Data of an OK READ whose heap range no other request touches.
+    let range = |b: &[Vec<u32>], e: usize| {
+        let start = entry(b, e, IO_DST_HANDLE) as u64;
+        (start, start + u64::from(entry(b, e, IO_BYTE_COUNT)).div_ceil(4))
+    };
+    for &e in &requested {
+        let Some(c) = completion(e) else {
+            return Err(fail(format!("requested entry {e} has no completion")));
+        };
+        if !c.ok || entry(&before, e, IO_OP_TYPE) != IO_OP_READ || entry(&before, e, IO_SRC_HANDLE) != 0 {
+            continue;
+        }
+        let (start, end) = range(&before, e);
+        if requested.iter().any(|&o| o != e && range(&before, o).0 < end && start < range(&before, o).1) {
+            continue;
+        }
+        let offset = (entry(&before, e, IO_OFFSET_LO) as usize).min(input_bytes.len());
+        let n = (entry(&before, e, IO_BYTE_COUNT) as usize).min(input_bytes.len() - offset);
+        let mut want = input_bytes[offset..offset + n].to_vec();
+        want.resize((end - start) as usize * 4, 0);
+        let got: Vec<u8> = buffers[HEAP][start as usize..end as usize].iter().flat_map(|w| w.to_le_bytes()).collect();
+        if got != want || c.value as usize != n {
+            return Err(fail(format!(
+                "entry {e}: READ reported {} bytes (expected {n}); heap {got:?}, file {want:?}",
+                c.value
+            )));
+        }
+    }
+    Ok(())
 }

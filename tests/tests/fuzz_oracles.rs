@@ -59,6 +59,11 @@ fn smoke_differential() {
     smoke(TARGETS[4].1, 20, 16);
 }
 
+#[test]
+fn smoke_io_queue() {
+    smoke(TARGETS[5].1, 3000, 400);
+}
+
 /// Slot streams reach every initial status, denied and out-of-range tenants, and every
 /// mode, so the oracle's checks are exercised.
 #[test]

@@ -10,6 +10,7 @@
 //! reads and writes ([`PositionedEngine`]) otherwise, printing why once per process.
 
 use crate::host::io::{FileTable, IoFailure};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
 /// Raw bytes an engine reads into or writes from: the simulator's words, a mapped GPU
@@ -200,35 +201,76 @@ impl EngineChoice {
     }
 }
 
+/// A way to open io_uring over a table, giving the table back with the reason on failure.
+type UringOpener = fn(FileTable) -> Result<Box<dyn IoEngine>, (FileTable, std::io::Error)>;
+
+#[cfg(target_os = "linux")]
+fn open_uring(files: FileTable) -> Result<Box<dyn IoEngine>, (FileTable, std::io::Error)> {
+    super::uring::UringEngine::new(files).map(|e| Box::new(e) as Box<dyn IoEngine>)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_uring(files: FileTable) -> Result<Box<dyn IoEngine>, (FileTable, std::io::Error)> {
+    Err((files, std::io::Error::new(std::io::ErrorKind::Unsupported, "io_uring needs Linux")))
+}
+
 /// An engine over `files`: io_uring when `choice` allows and the kernel has it, positioned
 /// IO otherwise. Falling back under `Auto` prints the reason once per process.
 pub fn open_engine(files: FileTable, choice: EngineChoice) -> std::io::Result<Box<dyn IoEngine>> {
+    open_engine_with(files, choice, open_uring)
+}
+
+fn open_engine_with(files: FileTable, choice: EngineChoice, uring: UringOpener) -> std::io::Result<Box<dyn IoEngine>> {
     if choice == EngineChoice::Positioned {
         return Ok(Box::new(PositionedEngine::new(files)));
     }
-    #[cfg(target_os = "linux")]
-    let files = match super::uring::UringEngine::new(files) {
-        Ok(engine) => return Ok(Box::new(engine)),
-        Err((_, e)) if choice == EngineChoice::Uring => return Err(e),
+    match uring(files) {
+        Ok(engine) => Ok(engine),
+        Err((_, e)) if choice == EngineChoice::Uring => Err(e),
         Err((files, e)) => {
             say_fallback_once(&e.to_string());
-            files
+            Ok(Box::new(PositionedEngine::new(files)))
         }
-    };
-    #[cfg(not(target_os = "linux"))]
-    {
-        if choice == EngineChoice::Uring {
-            return Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "io_uring needs Linux"));
-        }
-        say_fallback_once("io_uring needs Linux");
     }
-    Ok(Box::new(PositionedEngine::new(files)))
 }
+
+/// How many times the fallback was announced (at most once per process).
+static FALLBACK_NOTICES: AtomicUsize = AtomicUsize::new(0);
 
 fn say_fallback_once(why: &str) {
     static SAID: Once = Once::new();
     SAID.call_once(|| {
+        FALLBACK_NOTICES.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(reason = why, "io_uring is unavailable; using positioned reads and writes");
         eprintln!("megaloop: io_uring is unavailable ({why}); using positioned reads and writes");
     });
+}
+
+#[cfg(test)]
+mod fallback_tests {
+    use super::*;
+
+    fn refused(files: FileTable) -> Result<Box<dyn IoEngine>, (FileTable, std::io::Error)> {
+        Err((files, std::io::Error::from_raw_os_error(1)))
+    }
+
+    #[test]
+    fn without_io_uring_auto_falls_back_saying_so_once_and_uring_fails() {
+        let path = std::env::temp_dir().join(format!("megaloop-fallback-{}.bin", std::process::id()));
+        std::fs::write(&path, b"0123456789").unwrap();
+        for _ in 0..3 {
+            let mut files = FileTable::default();
+            files.register(&path).unwrap();
+            let mut engine = open_engine_with(files, EngineChoice::Auto, refused).unwrap();
+            assert_eq!(engine.name(), "positioned");
+            let mut buf = [0u8; 4];
+            let r = IoRequest { kind: IoKind::Read, handle: 0, offset: 3, memory: RawRegion::of(&mut buf) };
+            // SAFETY: `buf` outlives the call.
+            assert_eq!(unsafe { engine.submit(&[r]) }[0].as_ref().ok(), Some(&4));
+            assert_eq!(&buf, b"3456", "the fallback engine reads the same files");
+        }
+        assert_eq!(FALLBACK_NOTICES.load(Ordering::Relaxed), 1, "said once, not per engine");
+        let e = open_engine_with(FileTable::default(), EngineChoice::Uring, refused).err().unwrap();
+        assert_eq!(e.raw_os_error(), Some(1), "an explicit io_uring choice reports why it failed");
+    }
 }

@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 /// One completed request, for reports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IoCompletion {
-    /// Slot that asked.
+    /// The IO queue entry.
+    pub entry: u32,
+    /// Slot that asked (the entry's TAG).
     pub slot: u32,
     /// Whether it succeeded.
     pub ok: bool,
@@ -117,11 +119,16 @@ impl<E: IoEngine> IoQueueService<E> {
     }
 
     /// Between epochs: finish everything, free every completed entry and reset the IO
-    /// cursor (once no completed slot is still waiting to be re-published).
+    /// cursor.
     pub fn end_epoch(&mut self, mem: &dyn LiveMemory) {
         self.poll_inner(mem);
         self.refuse_unmatched(mem);
         self.pending.retain(|&(slot, status)| !Self::republish(mem, slot, status));
+        // Every lane has stopped: a slot not parked now never will be, so a completion
+        // still waiting for it cannot be delivered (two entries tagging one slot).
+        for (slot, _) in self.pending.drain(..) {
+            tracing::warn!("IO completion for slot {slot} dropped: the slot is not parked WAIT_IO");
+        }
         for e in 0..Self::entries_in_use(mem) {
             let status = mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + IO_STATUS as usize);
             if status == IO_STATUS_OK || status == IO_STATUS_ERROR {
@@ -130,9 +137,7 @@ impl<E: IoEngine> IoQueueService<E> {
                 }
             }
         }
-        if self.pending.is_empty() {
-            mem.store(CONTROL, CTRL_IO_CURSOR as usize, 0);
-        }
+        mem.store(CONTROL, CTRL_IO_CURSOR as usize, 0);
     }
 
     /// Between epochs every lane's write is visible, so an entry still REQUESTED after a
@@ -366,7 +371,13 @@ impl<E: IoEngine> IoQueueService<E> {
         };
         mem.store(IO_QUEUE, base + IO_BYTE_COUNT as usize, value);
         mem.store(IO_QUEUE, base + IO_STATUS as usize, status);
-        self.completions.push(IoCompletion { slot: t.slot, ok: status == IO_STATUS_OK, value, message });
+        self.completions.push(IoCompletion {
+            entry: t.entry as u32,
+            slot: t.slot,
+            ok: status == IO_STATUS_OK,
+            value,
+            message,
+        });
         self.stats.completed += 1;
         self.stats.errors += u64::from(status != IO_STATUS_OK);
         if republish {

@@ -144,4 +144,3 @@ pub fn combine_handler() -> UserHandler {
     ];
     UserHandler { name: "stream-crc-combine".into(), opcode: COMBINE_OPCODE, body, io: None }
 }
-
