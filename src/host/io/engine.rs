@@ -84,8 +84,10 @@ pub trait IoEngine: Send {
     /// A name for reports (`io_uring`, `positioned`).
     fn name(&self) -> &'static str;
 
-    /// A hint: most requests will use memory inside `area` from now on (io_uring registers
-    /// it as a fixed buffer). Requests outside it still work.
+    /// A hint: the requests of the next batches use memory inside `area` (io_uring
+    /// registers it as a fixed buffer). Call it again before any batch after the memory
+    /// behind `area` may have been unmapped, even at the same address. Requests outside it
+    /// still work.
     fn use_area(&mut self, area: RawRegion) {
         let _ = area;
     }

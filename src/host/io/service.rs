@@ -240,6 +240,9 @@ impl<E: IoEngine> IoQueueService<E> {
 
     /// Serve one run of entries without a FENCE among them, as one batch.
     fn serve_batch(&mut self, mem: &dyn LiveMemory, batch: &[Taken]) {
+        if batch.is_empty() {
+            return;
+        }
         let landing = mem.landing(HEAP);
         let source = mem.source(HEAP);
         if let Some(area) = landing {
@@ -248,19 +251,19 @@ impl<E: IoEngine> IoQueueService<E> {
         // Memory for entries that cannot use the heap in place: a bounce buffer each.
         let mut bounce: Vec<Vec<u8>> = Vec::new();
         let mut requests: Vec<IoRequest> = Vec::new();
-        let mut slots: Vec<(usize, Result<Option<usize>, IoFailure>)> = Vec::new();
+        let mut prepared: Vec<(usize, Result<Option<usize>, IoFailure>)> = Vec::new();
         for (k, t) in batch.iter().enumerate() {
             let kind = match IoOp::from_wire(t.op) {
                 Some(IoOp::Read) => IoKind::Read,
                 Some(IoOp::Write) => IoKind::Write,
                 Some(IoOp::Fence) => IoKind::Fence,
                 Some(IoOp::None) | None => {
-                    slots.push((k, Err(IoFailure::UnsupportedOp(t.op))));
+                    prepared.push((k, Err(IoFailure::UnsupportedOp(t.op))));
                     continue;
                 }
             };
             if let Err(e) = self.check_range(t) {
-                slots.push((k, Err(e)));
+                prepared.push((k, Err(e)));
                 continue;
             }
             let bytes = t.bytes as usize;
@@ -285,10 +288,10 @@ impl<E: IoEngine> IoQueueService<E> {
                     region
                 }
             };
-            slots.push((k, Ok(in_place.is_none().then(|| bounce.len() - 1))));
+            prepared.push((k, Ok(in_place.is_none().then(|| bounce.len() - 1))));
             requests.push(IoRequest { kind, handle: t.handle, offset: t.offset, memory });
         }
-        if requests.is_empty() && slots.is_empty() {
+        if prepared.is_empty() {
             return;
         }
         self.stats.batches += 1;
@@ -296,9 +299,9 @@ impl<E: IoEngine> IoQueueService<E> {
         // touches them until the slot is re-published below (spec 2.8), and the memory
         // outlives this call; bounce buffers are owned here.
         let mut results = unsafe { self.engine.submit(&requests) }.into_iter();
-        for (k, prepared) in slots {
+        for (k, entry) in prepared {
             let t = &batch[k];
-            let result = match prepared {
+            let result = match entry {
                 Err(e) => Err(e),
                 Ok(bounced) => {
                     let result = results.next().unwrap_or_else(|| {

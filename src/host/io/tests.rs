@@ -185,6 +185,54 @@ fn io_uring_registers_the_area_as_a_fixed_buffer() {
     assert_eq!(area[128..384], content(256)[..]);
 }
 
+/// Memory unmapped and mapped again at the same address (as a GPU staging buffer is
+/// between epochs) is new memory: the fixed buffer must follow it. Found by the
+/// `differential` smoke test: a read landed in the pages of an earlier mapping.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_remapped_area_gets_the_data_not_the_old_pages() {
+    let path = temp("remap.bin", &content(4096));
+    let mut t = FileTable::default();
+    t.register(&path).unwrap();
+    let Ok(mut engine) = uring::UringEngine::new(t).map_err(|(_, e)| println!("SKIPPED: io_uring unavailable ({e})"))
+    else {
+        return;
+    };
+    let len = 1 << 16;
+    let map = |at: *mut libc::c_void, flags: i32| {
+        // SAFETY: an anonymous private mapping; at a fixed address only over our own.
+        let p = unsafe {
+            libc::mmap(
+                at,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        p
+    };
+    let first = map(std::ptr::null_mut(), 0);
+    let area = RawRegion { ptr: first.cast(), len };
+    engine.use_area(area);
+    // SAFETY: unmapping our own mapping, then mapping fresh pages at the same address.
+    unsafe { libc::munmap(first, len) };
+    let second = map(first, libc::MAP_FIXED);
+    assert_eq!(second, first);
+    engine.use_area(area);
+    let r = IoRequest { kind: IoKind::Read, handle: 0, offset: 0, memory: area.sub(0, 4096).unwrap() };
+    // SAFETY: the mapping is ours and live.
+    let results = unsafe { engine.submit(&[r]) };
+    assert_eq!(results[0].as_ref().ok(), Some(&4096));
+    // SAFETY: reading our own mapping.
+    let got = unsafe { std::slice::from_raw_parts(second as *const u8, 4096) };
+    assert!(got == &content(4096)[..], "the read went to the pages of the earlier mapping");
+    // SAFETY: our own mapping.
+    unsafe { libc::munmap(second, len) };
+}
+
 #[test]
 fn engine_choices_parse_and_positioned_is_always_there() {
     assert_eq!(EngineChoice::parse("io_uring"), Ok(EngineChoice::Uring));

@@ -20,8 +20,6 @@ pub struct UringEngine {
     files: FileTable,
     /// The area registered as fixed buffer 0, if registering it worked.
     fixed: Option<RawRegion>,
-    /// The last area asked for (registered or not), so a refused one is not retried.
-    asked: Option<RawRegion>,
 }
 
 /// A request of the current round: its index in the batch and the bytes moved so far.
@@ -46,7 +44,7 @@ impl UringEngine {
                 return Err((files, e));
             }
         }
-        Ok(UringEngine { ring, files, fixed: None, asked: None })
+        Ok(UringEngine { ring, files, fixed: None })
     }
 
     /// Whether an area is registered as a fixed buffer (for tests and reports).
@@ -172,10 +170,10 @@ impl IoEngine for UringEngine {
     }
 
     fn use_area(&mut self, area: RawRegion) {
-        if self.asked == Some(area) {
-            return;
-        }
-        self.asked = Some(area);
+        // Registered every time, even at an address registered before: registration pins
+        // the pages behind the address, and memory unmapped and mapped again (a GPU
+        // staging buffer, a fresh simulator allocation) can reuse the address with other
+        // pages, which a stale registration would write instead.
         if self.fixed.take().is_some() {
             let _ = self.ring.submitter().unregister_buffers();
         }

@@ -184,10 +184,24 @@ pub fn stream_checksum(
         if published.is_empty() {
             break;
         }
+        let seen = io.completions.len();
         let ran = ring.drain(backend, geometry, Some(&mut io), config.max_epochs)?;
         let ran_epochs = ran.len();
         epochs.extend(ran);
-        let failed: Vec<String> = io.completions.iter().filter_map(|c| c.message.clone()).collect();
+        let mut failed: Vec<String> = io.completions.iter().filter_map(|c| c.message.clone()).collect();
+        // A short read means the file shrank after it was measured: the chunk's CRC would
+        // cover zero padding, so the result would be wrong.
+        for c in io.completions[seen..].iter().filter(|c| c.ok) {
+            let want = chunk_bytes(k * u64::from(WAVE) + u64::from(c.slot));
+            if c.value != want {
+                failed.push(format!(
+                    "slot {}: read {} of {want} bytes: {} changed while being read",
+                    c.slot,
+                    c.value,
+                    input.display()
+                ));
+            }
+        }
         if !failed.is_empty() {
             return Err(StreamError::Io { messages: failed, completions: io.completions });
         }
