@@ -86,8 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         other.insert(make_backend(args.target.backend, 0, args.target.adapter.as_deref())?).as_mut()
     };
     if let Some(path) = &args.io_file {
-        let mode = bench_io::mode_of(&modes);
-        let config = run_config(mode, args.target.backend, args.workgroup_size, args.workgroups)?;
+        let config = run_config(modes[0], args.target.backend, args.workgroup_size, args.workgroups)?;
         let r = bench_io::bench_io(path, args.chunk, args.io, repeat, backend, &config)?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&r)?);

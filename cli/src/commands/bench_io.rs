@@ -1,11 +1,11 @@
 //! `megaloop bench --io-file FILE`: the IO path's read throughput against a plain
 //! sequential read of the same file, and the whole `stream-checksum` workload on the chosen
-//! backend. One untimed pass warms the page cache first, so every figure reads from memory
-//! (say so when comparing with a disk); the median of `--repeat` passes is reported.
+//! backend, in the first `--mode` given (once by default). One untimed pass warms the page
+//! cache first, so every figure reads from memory (say so when comparing with a disk); the
+//! median of `--repeat` passes is reported.
 
 use crate::commands::common::IoChoice;
 use anyhow::{ensure, Context};
-use megaloop::builder::Mode;
 use megaloop::host::io::EngineChoice;
 use megaloop::host::runner::RunConfig;
 use megaloop::host::stream::{io_path_read, stream_checksum};
@@ -24,16 +24,18 @@ fn mb_per_s(bytes: u64, t: Duration) -> f64 {
     bytes as f64 / 1e6 / t.as_secs_f64().max(1e-12)
 }
 
-/// Read `path` front to back in `chunk`-byte `read` calls; returns the bytes read.
-fn sequential_read(path: &Path, chunk: u32) -> anyhow::Result<u64> {
+/// Read `path` front to back in `chunk`-byte `read` calls, handing each piece to `use_bytes`;
+/// returns the bytes read.
+fn sequential_read(path: &Path, chunk: usize, mut use_bytes: impl FnMut(&[u8])) -> anyhow::Result<u64> {
     let mut file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
-    let mut buf = vec![0u8; chunk as usize];
+    let mut buf = vec![0u8; chunk];
     let mut total = 0u64;
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
             return Ok(total);
         }
+        use_bytes(&buf[..n]);
         total += n as u64;
     }
 }
@@ -50,15 +52,18 @@ pub fn bench_io(
     let engine: EngineChoice = io.into();
     let bytes = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?.len();
     // Untimed: page cache, pipeline compilation.
-    sequential_read(path, chunk)?;
+    // The file's CRC-32, computed here on the host, checks every measured run.
+    let mut hasher = crc32fast::Hasher::new();
+    sequential_read(path, 1 << 20, |b| hasher.update(b))?;
+    let expected = hasher.finalize();
     io_path_read(path, chunk, engine)?;
-    let expected = crc32_of(path)?;
     let (mut plain, mut ring_io, mut whole) = (Vec::new(), Vec::new(), Vec::new());
     let mut engine_name = "";
     let mut epochs = 0;
     for rep in 0..=repeat {
         let t = Instant::now();
-        ensure!(sequential_read(path, chunk)? == bytes, "{} changed size while measuring", path.display());
+        let read = sequential_read(path, chunk as usize, |_| {})?;
+        ensure!(read == bytes, "{} changed size while measuring", path.display());
         plain.push(t.elapsed());
         let (read, t, name) = io_path_read(path, chunk, engine)?;
         ensure!(read == bytes, "the IO path read {read} of {bytes} bytes");
@@ -89,20 +94,6 @@ pub fn bench_io(
     }))
 }
 
-/// The file's CRC-32, computed here on the host, to check every measured run.
-fn crc32_of(path: &Path) -> anyhow::Result<u32> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = crc32fast::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hasher.finalize());
-        }
-        hasher.update(&buf[..n]);
-    }
-}
-
 /// Print the results as a table.
 pub fn print(r: &serde_json::Value) {
     println!(
@@ -126,9 +117,4 @@ pub fn print(r: &serde_json::Value) {
         s["epochs"],
         s["mb_per_s"].as_f64().unwrap_or(0.0)
     );
-}
-
-/// The stream-checksum mode used by the benchmark: the first `--mode` given.
-pub fn mode_of(modes: &[Mode]) -> Mode {
-    modes.first().copied().unwrap_or(Mode::Once)
 }

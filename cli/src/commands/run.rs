@@ -78,8 +78,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// `run --builtin stream-checksum`: print `crc32 XXXXXXXX` (or JSON with `crc32`); an IO
-/// failure prints every failed request and exits 1.
+/// `run --builtin stream-checksum`: print `crc32 ` and the checksum in 8 hex digits (or
+/// JSON with `crc32`); an IO failure prints every failed request and exits 1.
 fn stream_checksum(args: &Args, config: &megaloop::host::runner::RunConfig) -> anyhow::Result<ExitCode> {
     let Some(input) = &args.input else { bail!("--builtin stream-checksum needs --input FILE") };
     let mut backend = make_backend(args.target.backend, args.seed, args.target.adapter.as_deref())?;

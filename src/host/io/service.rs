@@ -78,6 +78,11 @@ impl Taken {
     }
 }
 
+/// Index in the IO queue buffer of word `k` of entry `e`.
+fn entry_word(e: usize, k: u32) -> usize {
+    e * IO_ENTRY_WORDS as usize + k as usize
+}
+
 /// The IO queue service over an [`IoEngine`].
 pub struct IoQueueService<E: IoEngine> {
     engine: E,
@@ -130,10 +135,10 @@ impl<E: IoEngine> IoQueueService<E> {
             tracing::warn!("IO completion for slot {slot} dropped: the slot is not parked WAIT_IO");
         }
         for e in 0..Self::entries_in_use(mem) {
-            let status = mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + IO_STATUS as usize);
+            let status = mem.load(IO_QUEUE, entry_word(e, IO_STATUS));
             if status == IO_STATUS_OK || status == IO_STATUS_ERROR {
-                for k in 0..IO_ENTRY_WORDS as usize {
-                    mem.store(IO_QUEUE, e * IO_ENTRY_WORDS as usize + k, 0);
+                for k in 0..IO_ENTRY_WORDS {
+                    mem.store(IO_QUEUE, entry_word(e, k), 0);
                 }
             }
         }
@@ -145,11 +150,11 @@ impl<E: IoEngine> IoQueueService<E> {
     /// parked, is re-published and FAULTs) rather than leave it to be overwritten.
     fn refuse_unmatched(&mut self, mem: &dyn LiveMemory) {
         for e in 0..Self::entries_in_use(mem) {
-            let at = |k: u32| e * IO_ENTRY_WORDS as usize + k as usize;
-            if mem.compare_exchange(IO_QUEUE, at(IO_STATUS), IO_STATUS_REQUESTED, IO_STATUS_IN_SERVICE).is_err() {
+            let status = entry_word(e, IO_STATUS);
+            if mem.compare_exchange(IO_QUEUE, status, IO_STATUS_REQUESTED, IO_STATUS_IN_SERVICE).is_err() {
                 continue;
             }
-            let t = self.decode(mem, e);
+            let t = Self::decode(mem, e);
             let why = match IoOp::from_wire(t.op) {
                 Some(IoOp::Read | IoOp::Write | IoOp::Fence) => IoFailure::Mismatch { entry: e, slot: t.slot },
                 Some(IoOp::None) | None => IoFailure::UnsupportedOp(t.op),
@@ -159,8 +164,8 @@ impl<E: IoEngine> IoQueueService<E> {
         }
     }
 
-    fn decode(&self, mem: &dyn LiveMemory, e: usize) -> Taken {
-        let w = |k: u32| mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + k as usize);
+    fn decode(mem: &dyn LiveMemory, e: usize) -> Taken {
+        let w = |k: u32| mem.load(IO_QUEUE, entry_word(e, k));
         Taken {
             entry: e,
             op: w(IO_OP_TYPE),
@@ -175,8 +180,7 @@ impl<E: IoEngine> IoQueueService<E> {
     /// Whether some entry waits to be served (so a backend that stages reads needs its
     /// staging area).
     pub fn has_requests(mem: &dyn LiveMemory) -> bool {
-        (0..Self::entries_in_use(mem))
-            .any(|e| mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + IO_STATUS as usize) == IO_STATUS_REQUESTED)
+        (0..Self::entries_in_use(mem)).any(|e| mem.load(IO_QUEUE, entry_word(e, IO_STATUS)) == IO_STATUS_REQUESTED)
     }
 
     /// The OP_TYPE an entry of the slot's opcode must carry, if that opcode requests IO.
@@ -184,25 +188,23 @@ impl<E: IoEngine> IoQueueService<E> {
         self.io_opcodes.iter().find(|(o, _)| *o == opcode).map(|(_, op)| *op)
     }
 
-    /// Whether entry `e` is safe to serve: its slot has parked as WAIT_IO on an opcode that
+    /// Whether entry `t` is safe to serve: its slot has parked as WAIT_IO on an opcode that
     /// requests IO, and every field equals what the slot's arguments say. Lanes publish
     /// entries with relaxed stores, which do not order the fields before STATUS for a
     /// concurrent reader (loom shows the stale read); the slot's arguments were written by
     /// the host itself before the dispatch, so a match proves the fields are current. A
     /// mismatch is retried on a later poll: coherence makes the lane's stores visible
     /// eventually, and between epochs they all are.
-    fn entry_is_current(&self, mem: &dyn LiveMemory, e: usize) -> bool {
-        let w = |k: u32| mem.load(IO_QUEUE, e * IO_ENTRY_WORDS as usize + k as usize);
-        let base = w(IO_TAG) as usize * SLOT_WORDS as usize;
+    fn entry_is_current(&self, mem: &dyn LiveMemory, t: &Taken) -> bool {
+        let base = t.slot as usize * SLOT_WORDS as usize;
         let slot = |k: u32| mem.load(RING, base + k as usize);
         let arg = |k: u32| slot(SLOT_ARG0 + k);
         slot(SLOT_STATUS) == Status::WaitIo.word()
-            && self.expected_op(slot(SLOT_OPCODE)) == Some(w(IO_OP_TYPE))
-            && w(IO_SRC_HANDLE) == arg(0)
-            && w(IO_OFFSET_LO) == arg(1)
-            && w(IO_OFFSET_HI) == arg(2)
-            && w(IO_BYTE_COUNT) == arg(3)
-            && w(IO_DST_HANDLE) == arg(4)
+            && self.expected_op(slot(SLOT_OPCODE)) == Some(t.op)
+            && t.handle == arg(0)
+            && t.offset == u64::from(arg(1)) | u64::from(arg(2)) << 32
+            && t.bytes == arg(3)
+            && t.word == arg(4)
     }
 
     /// Entries below the IO cursor: lanes take entries by incrementing it, and the host
@@ -211,18 +213,21 @@ impl<E: IoEngine> IoQueueService<E> {
         (mem.load(CONTROL, CTRL_IO_CURSOR as usize) as usize).min(IO_ENTRIES as usize)
     }
 
-    /// Take every current REQUESTED entry, in queue order.
+    /// Take every current REQUESTED entry, in queue order. The fields are read before the
+    /// take: a lane never writes an entry it has marked REQUESTED.
     fn take_requested(&self, mem: &dyn LiveMemory) -> Vec<Taken> {
         let mut taken = Vec::new();
         for e in 0..Self::entries_in_use(mem) {
-            let at = |k: u32| e * IO_ENTRY_WORDS as usize + k as usize;
-            if mem.load(IO_QUEUE, at(IO_STATUS)) != IO_STATUS_REQUESTED || !self.entry_is_current(mem, e) {
+            let status = entry_word(e, IO_STATUS);
+            if mem.load(IO_QUEUE, status) != IO_STATUS_REQUESTED {
                 continue;
             }
-            if mem.compare_exchange(IO_QUEUE, at(IO_STATUS), IO_STATUS_REQUESTED, IO_STATUS_IN_SERVICE).is_err() {
-                continue;
+            let t = Self::decode(mem, e);
+            if self.entry_is_current(mem, &t)
+                && mem.compare_exchange(IO_QUEUE, status, IO_STATUS_REQUESTED, IO_STATUS_IN_SERVICE).is_ok()
+            {
+                taken.push(t);
             }
-            taken.push(self.decode(mem, e));
         }
         taken
     }
@@ -367,13 +372,12 @@ impl<E: IoEngine> IoQueueService<E> {
     /// Complete entry `t` with `result` and, if `republish`, queue its slot for
     /// re-publication.
     fn complete(&mut self, mem: &dyn LiveMemory, t: &Taken, result: Result<u32, IoFailure>, republish: bool) {
-        let base = t.entry * IO_ENTRY_WORDS as usize;
         let (status, value, message) = match result {
             Ok(n) => (IO_STATUS_OK, n, None),
             Err(e) => (IO_STATUS_ERROR, e.code(), Some(format!("slot {}: {e}", t.slot))),
         };
-        mem.store(IO_QUEUE, base + IO_BYTE_COUNT as usize, value);
-        mem.store(IO_QUEUE, base + IO_STATUS as usize, status);
+        mem.store(IO_QUEUE, entry_word(t.entry, IO_BYTE_COUNT), value);
+        mem.store(IO_QUEUE, entry_word(t.entry, IO_STATUS), status);
         self.completions.push(IoCompletion {
             entry: t.entry as u32,
             slot: t.slot,

@@ -17,6 +17,19 @@ fn content(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + 3) as u8).collect()
 }
 
+/// A table with `path` registered for reading as handle 0.
+fn reading(path: &std::path::Path) -> FileTable {
+    let mut t = FileTable::default();
+    t.register(path).unwrap();
+    t
+}
+
+/// io_uring reading `path`, or `None` (saying why) where the kernel has none.
+#[cfg(target_os = "linux")]
+fn uring_reading(path: &std::path::Path) -> Option<uring::UringEngine> {
+    uring::UringEngine::new(reading(path)).map_err(|(_, e)| println!("SKIPPED: io_uring unavailable ({e})")).ok()
+}
+
 /// Every engine this machine has, over fresh tables made by `files`.
 fn engines(files: impl Fn() -> FileTable) -> Vec<Box<dyn IoEngine>> {
     let mut out: Vec<Box<dyn IoEngine>> = vec![Box::new(PositionedEngine::new(files()))];
@@ -35,11 +48,7 @@ fn read(buf: &mut [u8], handle: u32, offset: u64) -> IoRequest {
 fn reads_whole_short_at_end_and_past_end() {
     let data = content(1000);
     let path = temp("reads.bin", &data);
-    for mut engine in engines(|| {
-        let mut t = FileTable::default();
-        t.register(&path).unwrap();
-        t
-    }) {
+    for mut engine in engines(|| reading(&path)) {
         let mut bufs = [vec![0u8; 100], vec![0u8; 100], vec![0u8; 10], vec![0u8; 10], vec![0u8; 10]];
         let offsets = [0u64, 950, 1000, 1001, 0];
         let handles = [0u32, 0, 0, 0, 7];
@@ -137,11 +146,7 @@ fn unavailable_files_and_os_errors_fail_their_requests_only() {
 fn batches_larger_than_the_queue_complete_each_request_once() {
     let data = content(300 * 64);
     let path = temp("many.bin", &data);
-    for mut engine in engines(|| {
-        let mut t = FileTable::default();
-        t.register(&path).unwrap();
-        t
-    }) {
+    for mut engine in engines(|| reading(&path)) {
         let mut area = vec![0u8; data.len()];
         let region = RawRegion::of(&mut area);
         engine.use_area(region);
@@ -165,13 +170,7 @@ fn batches_larger_than_the_queue_complete_each_request_once() {
 #[cfg(target_os = "linux")]
 #[test]
 fn io_uring_registers_the_area_as_a_fixed_buffer() {
-    let path = temp("fixed.bin", &content(256));
-    let mut t = FileTable::default();
-    t.register(&path).unwrap();
-    let Ok(mut engine) = uring::UringEngine::new(t).map_err(|(_, e)| println!("SKIPPED: io_uring unavailable ({e})"))
-    else {
-        return;
-    };
+    let Some(mut engine) = uring_reading(&temp("fixed.bin", &content(256))) else { return };
     let mut area = vec![0u8; 4096];
     engine.use_area(RawRegion::of(&mut area));
     if !engine.has_fixed_buffer() {
@@ -191,13 +190,7 @@ fn io_uring_registers_the_area_as_a_fixed_buffer() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_remapped_area_gets_the_data_not_the_old_pages() {
-    let path = temp("remap.bin", &content(4096));
-    let mut t = FileTable::default();
-    t.register(&path).unwrap();
-    let Ok(mut engine) = uring::UringEngine::new(t).map_err(|(_, e)| println!("SKIPPED: io_uring unavailable ({e})"))
-    else {
-        return;
-    };
+    let Some(mut engine) = uring_reading(&temp("remap.bin", &content(4096))) else { return };
     let len = 1 << 16;
     let map = |at: *mut libc::c_void, flags: i32| {
         // SAFETY: an anonymous private mapping; at a fixed address only over our own.
@@ -247,22 +240,27 @@ fn engine_choices_parse_and_positioned_is_always_there() {
 /// whose IO entry 0 is REQUESTED with `op` and the same fields.
 fn parked_request(op: u32, args: [u32; 5]) -> Vec<Vec<u32>> {
     use crate::builder::{BuildOptions, Mode};
+    use crate::protocol::io_queue::{IoEntry, IoOp, IO_STATUS_REQUESTED};
     use crate::protocol::layout::*;
+    use crate::protocol::ring::Slot;
     use buffer_index::*;
     let mut buffers =
         crate::host::ring::Ring::new(BuildOptions::new(Mode::Persistent, 4), 100).unwrap().buffers().to_vec();
-    buffers[RING][0] = crate::protocol::Status::WaitIo.word();
-    buffers[RING][SLOT_OPCODE as usize] = crate::protocol::opcode::LOAD_MISS;
-    buffers[RING][SLOT_ARG0 as usize..SLOT_ARG0 as usize + 5].copy_from_slice(&args);
-    let entry = &mut buffers[IO_QUEUE][..IO_ENTRY_WORDS as usize];
-    entry[IO_OP_TYPE as usize] = op;
-    entry[IO_SRC_HANDLE as usize] = args[0];
-    entry[IO_OFFSET_LO as usize] = args[1];
-    entry[IO_OFFSET_HI as usize] = args[2];
-    entry[IO_BYTE_COUNT as usize] = args[3];
-    entry[IO_DST_HANDLE as usize] = args[4];
-    entry[IO_TAG as usize] = 0;
-    entry[IO_STATUS as usize] = crate::protocol::io_queue::IO_STATUS_REQUESTED;
+    let mut slot = Slot::published(crate::protocol::opcode::LOAD_MISS, 0, 0, &args).unwrap();
+    slot.status = crate::protocol::Status::WaitIo;
+    buffers[RING][..SLOT_WORDS as usize].copy_from_slice(&slot.words());
+    // An op word the codec does not know is written raw (the service must refuse it).
+    let entry = IoEntry {
+        op: IoOp::from_wire(op).unwrap_or(IoOp::None),
+        src: args[0],
+        dst: args[4],
+        offset: u64::from(args[1]) | u64::from(args[2]) << 32,
+        byte_count: args[3],
+        status: IO_STATUS_REQUESTED,
+        tag: 0,
+    };
+    buffers[IO_QUEUE][..IO_ENTRY_WORDS as usize].copy_from_slice(&entry.words());
+    buffers[IO_QUEUE][IO_OP_TYPE as usize] = op;
     buffers[CONTROL][CTRL_IO_CURSOR as usize] = 1;
     buffers
 }
@@ -270,9 +268,7 @@ fn parked_request(op: u32, args: [u32; 5]) -> Vec<Vec<u32>> {
 /// Serve `buffers` between epochs; the one completion, and the slot's (status, arg5).
 fn serve(mut buffers: Vec<Vec<u32>>) -> (IoCompletion, (u32, u32)) {
     use crate::protocol::layout::*;
-    let path = temp("served.bin", &content(64));
-    let mut files = FileTable::default();
-    files.register(&path).unwrap();
+    let files = reading(&temp("served.bin", &content(64)));
     let heap_words = buffers[buffer_index::HEAP].len() as u32;
     let mut service = IoQueueService::new(PositionedEngine::new(files), heap_words);
     service.end_epoch(&std::sync::Mutex::new(&mut buffers[..]));

@@ -83,7 +83,8 @@ impl UringEngine {
             };
             match checked {
                 Err(e) => results[index] = Some(Err(e)),
-                Ok(()) if r.memory.len == 0 || r.kind == IoKind::Fence => results[index] = Some(Ok(0)),
+                // Nothing to move (a FENCE has no memory either).
+                Ok(()) if r.memory.len == 0 => results[index] = Some(Ok(0)),
                 Ok(()) => waiting.push(InFlight { index, done: 0 }),
             }
         }
@@ -92,7 +93,8 @@ impl UringEngine {
             let mut pushed = 0;
             for (tag, w) in waiting[..round].iter().enumerate() {
                 let r = &batch[w.index];
-                let Some(rest) = r.memory.sub(w.done, r.memory.len - w.done) else { continue };
+                // The pushed entries must be a prefix of `waiting` (reaped by tag below).
+                let Some(rest) = r.memory.sub(w.done, r.memory.len - w.done) else { break };
                 let entry = self.entry(r, rest, r.offset + w.done as u64, tag as u64);
                 // SAFETY: the memory stays valid until its completion is reaped below
                 // (`submit`'s contract); the queue has room for `round <= ENTRIES` entries.

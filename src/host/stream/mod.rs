@@ -20,7 +20,7 @@ use crate::host::ring::{EpochReport, HostError, Ring};
 use crate::host::runner::RunConfig;
 use crate::host::Backend;
 use crate::protocol::control::priority_offsets;
-use crate::protocol::layout::IO_ENTRIES;
+use crate::protocol::layout::{IO_ENTRIES, PRIORITY_NORMAL};
 use crate::protocol::ring::Slot;
 use crate::protocol::{Action, Status};
 use std::path::Path;
@@ -140,9 +140,7 @@ pub fn stream_checksum(
 ) -> Result<StreamReport, StreamError> {
     check_chunk(chunk)?;
     let start = Instant::now();
-    let mut files = FileTable::default();
-    files.register(input).map_err(StreamError::Input)?;
-    let bytes = files.len_of(0).map_err(|e| StreamError::Invalid(e.to_string()))?;
+    let (files, bytes) = open_input(input)?;
     let chunks = bytes.div_ceil(u64::from(chunk));
     let waves = chunks.div_ceil(u64::from(WAVE));
 
@@ -163,6 +161,7 @@ pub fn stream_checksum(
     // Wave `k` reads chunks of wave k and combines wave k - 1; one more pass combines the last.
     for k in 0..=waves {
         let parity = (k % 2) as u32;
+        recycle_done(&mut ring)?;
         let mut published: Vec<usize> = Vec::new();
         if k < waves {
             let first = k * u64::from(WAVE);
@@ -256,12 +255,10 @@ pub fn io_path_read(
     engine: EngineChoice,
 ) -> Result<(u64, Duration, &'static str), StreamError> {
     use crate::host::io::buffer_index::{CONTROL, IO_QUEUE, RING};
-    use crate::protocol::io_queue::IO_STATUS_REQUESTED;
+    use crate::protocol::io_queue::{IoEntry, IoOp, IO_STATUS_REQUESTED};
     use crate::protocol::layout::*;
     check_chunk(chunk)?;
-    let mut files = FileTable::default();
-    files.register(input).map_err(StreamError::Input)?;
-    let bytes = files.len_of(0).map_err(|e| StreamError::Invalid(e.to_string()))?;
+    let (files, bytes) = open_input(input)?;
     let opts = build_options(Mode::Persistent, chunk);
     let mut buffers = Ring::new(opts.clone(), 1)?.buffers().to_vec();
     let mut io = IoQueueService::for_program(open_engine(files, engine).map_err(StreamError::Engine)?, &opts);
@@ -271,19 +268,21 @@ pub fn io_path_read(
         let n = (chunks - first).min(u64::from(WAVE)) as u32;
         for j in 0..n {
             let args = chunk_args(first + u64::from(j), j, 0, chunk, bytes);
-            let slot = &mut buffers[RING][(j * SLOT_WORDS) as usize..((j + 1) * SLOT_WORDS) as usize];
-            slot[SLOT_STATUS as usize] = Status::WaitIo.word();
-            slot[SLOT_OPCODE as usize] = CHUNK_OPCODE;
-            slot[SLOT_ARG0 as usize..SLOT_ARG0 as usize + 8].copy_from_slice(&args);
-            let e = &mut buffers[IO_QUEUE][(j * IO_ENTRY_WORDS) as usize..((j + 1) * IO_ENTRY_WORDS) as usize];
-            let fields = [IO_OP_READ, args[0], args[4], args[1], args[2], args[3], IO_STATUS_REQUESTED, j];
-            for (k, w) in
-                [IO_OP_TYPE, IO_SRC_HANDLE, IO_DST_HANDLE, IO_OFFSET_LO, IO_OFFSET_HI, IO_BYTE_COUNT, IO_STATUS, IO_TAG]
-                    .into_iter()
-                    .zip(fields)
-            {
-                e[k as usize] = w;
-            }
+            let mut slot = Slot::published(CHUNK_OPCODE, 0, PRIORITY_NORMAL, &args).map_err(HostError::from)?;
+            slot.status = Status::WaitIo;
+            let at = (j * SLOT_WORDS) as usize;
+            buffers[RING][at..at + SLOT_WORDS as usize].copy_from_slice(&slot.words());
+            let entry = IoEntry {
+                op: IoOp::Read,
+                src: args[0],
+                dst: args[4],
+                offset: u64::from(args[1]) | u64::from(args[2]) << 32,
+                byte_count: args[3],
+                status: IO_STATUS_REQUESTED,
+                tag: j,
+            };
+            let at = (j * IO_ENTRY_WORDS) as usize;
+            buffers[IO_QUEUE][at..at + IO_ENTRY_WORDS as usize].copy_from_slice(&entry.words());
         }
         buffers[CONTROL][CTRL_IO_CURSOR as usize] = n;
         io.end_epoch(&std::sync::Mutex::new(&mut buffers[..]));
@@ -299,11 +298,25 @@ pub fn io_path_read(
     Ok((bytes, elapsed, io.engine_name()))
 }
 
-/// Publish a slot of tenant 0 at `index`, recycling it first if an earlier wave left it DONE.
-fn publish(ring: &mut Ring, index: usize, opcode: u32, args: &[u32]) -> Result<(), HostError> {
-    if ring.slots()?[index].status == Status::Done {
-        ring.host_action(index, Action::HostRecycle)?;
+/// Register `input` as handle 0; the table and the file's length.
+fn open_input(input: &Path) -> Result<(FileTable, u64), StreamError> {
+    let mut files = FileTable::default();
+    files.register(input).map_err(StreamError::Input)?;
+    let bytes = files.len_of(0).map_err(|e| StreamError::Invalid(e.to_string()))?;
+    Ok((files, bytes))
+}
+
+/// Make every slot an earlier wave left DONE EMPTY again, so it can be published.
+fn recycle_done(ring: &mut Ring) -> Result<(), HostError> {
+    for (index, slot) in ring.slots()?.iter().enumerate() {
+        if slot.status == Status::Done {
+            ring.host_action(index, Action::HostRecycle)?;
+        }
     }
-    let slot = Slot::published(opcode, 0, crate::protocol::layout::PRIORITY_NORMAL, args)?;
-    ring.publish(index, &slot)
+    Ok(())
+}
+
+/// Publish a slot of tenant 0 at `index`.
+fn publish(ring: &mut Ring, index: usize, opcode: u32, args: &[u32]) -> Result<(), HostError> {
+    ring.publish(index, &Slot::published(opcode, 0, PRIORITY_NORMAL, args)?)
 }
