@@ -2,18 +2,19 @@
 //! JSON key match `crc32fast`; bad input exits 2 (arguments) or 1 (failed reads) with a
 //! message that names the problem.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn megaloop(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_megaloop")).args(args).output().expect("run megaloop")
 }
 
-fn input(len: usize) -> (PathBuf, u32) {
-    let path = std::env::temp_dir().join(format!("megaloop-cli-stream-{}-{len}.bin", std::process::id()));
+/// A file of `len` bytes of its own (the tests run in parallel), deleted when dropped; and
+/// its CRC-32.
+fn input(len: usize) -> (tempfile::TempPath, u32) {
     let bytes: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
-    std::fs::write(&path, &bytes).unwrap();
-    (path, crc32fast::hash(&bytes))
+    let mut file = tempfile::Builder::new().prefix("megaloop-cli-stream-").tempfile().unwrap();
+    std::io::Write::write_all(&mut file, &bytes).unwrap();
+    (file.into_temp_path(), crc32fast::hash(&bytes))
 }
 
 #[test]

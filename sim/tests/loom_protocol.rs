@@ -138,11 +138,33 @@ fn control(mem: &Memory, word: u32) -> u32 {
     mem.load(0, word as usize)
 }
 
-/// Whether exploring finds a failure. The panic message loom prints is the finding, and
-/// is expected: say so first, so a CI log reader does not take it for a failure.
-fn fails(f: impl FnOnce() + std::panic::UnwindSafe) -> bool {
-    println!("expected: loom must find the planted fault; the panic printed next is that finding");
-    std::panic::catch_unwind(f).is_err()
+/// What exploring found: the message of the property that failed in some execution, or
+/// `None` when every execution held. The panic is caught and not printed (a CI log
+/// reader would take loom's expected finding for a failure); the finding is printed
+/// once, on one line.
+fn finding(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
+    let first = Arc::new(Mutex::new(None::<String>));
+    let record = first.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        record.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(message);
+    }));
+    let outcome = std::panic::catch_unwind(f);
+    std::panic::set_hook(previous);
+    let message = first.lock().unwrap_or_else(|e| e.into_inner()).take();
+    outcome.is_err().then(|| {
+        // assert_eq!'s "assertion `left == right` failed: " prefix says nothing here.
+        let message = message.unwrap_or_default().replace('\n', " ");
+        let property = message.split_once("failed: ").map_or(message.as_str(), |(_, p)| p);
+        println!("loom found the planted fault, as it must: {property}");
+        message
+    })
 }
 
 /// Every published slot runs at most once, and DONE_COUNT equals the DONE slots.
@@ -187,9 +209,10 @@ fn planted_trusting_claim_is_found() {
     let mut s = Setup::new(Mode::Priority, 2, adds(2));
     s.fault = Some(PlantedFault::TrustingClaim);
     let m = s.model();
-    assert!(fails(move || {
+    let found = finding(move || {
         explore("planted trusting claim", m, exactly_once_check(2));
-    }));
+    });
+    assert!(found.as_deref().is_some_and(|m| m.contains(" times")), "{found:?}");
 }
 
 fn tenant_slots() -> Vec<Slot> {
@@ -225,9 +248,10 @@ fn planted_unbounded_tenant_is_found() {
     s.control = Box::new(quotas_set);
     s.fault = Some(PlantedFault::UnboundedTenant);
     let m = s.model();
-    assert!(fails(move || {
+    let found = finding(move || {
         explore("planted unbounded tenant", m, tenant_check);
-    }));
+    });
+    assert!(found.as_deref().is_some_and(|m| m.contains("denied or out-of-range tenant")), "{found:?}");
 }
 
 fn recorder() -> UserHandler {
@@ -284,9 +308,10 @@ fn urgent_work_is_never_locked_out() {
 #[test]
 fn planted_starvation_lockout_is_found() {
     let m = urgent_only(Some(PlantedFault::StarvationLockout));
-    assert!(fails(move || {
+    let found = finding(move || {
         explore("planted starvation lockout", m, urgent_drained);
-    }));
+    });
+    assert!(found.as_deref().is_some_and(|m| m.contains("was locked out")), "{found:?}");
 }
 
 #[test]

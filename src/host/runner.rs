@@ -1,4 +1,4 @@
-//! Run a whole workload on a backend: materialize its files, register them for IO,
+//! Run a whole workload on a backend: open or generate its files, register them for IO,
 //! build and load the ring, choose geometry and fuel, and drain it epoch by epoch.
 //! The CLI's `run`, the tests and the differential harness all go through here.
 
@@ -161,10 +161,11 @@ pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backen
     let mut files = FileTable::default();
     let dir = std::env::temp_dir();
     for (index, spec) in workload.files.iter().enumerate() {
-        let path = spec.materialize(&dir).map_err(|e| RunError::File { index, message: e.to_string() })?;
         // A file that cannot be opened keeps its handle: requests on it complete with ERROR.
-        if let (handle, Some(e)) = files.register_or_record(&path, spec.access()) {
-            tracing::warn!("workload file {handle}: {e}; its IO requests will fail");
+        if let Some(e) =
+            spec.register(&mut files, &dir).map_err(|e| RunError::File { index, message: e.to_string() })?
+        {
+            tracing::warn!("workload file {index}: {e}; its IO requests will fail");
         }
     }
     let engine = open_engine(files, config.io_engine).map_err(RunError::Io)?;

@@ -5,7 +5,7 @@
 //! offsets are set to match, so every mode sees the same ring.
 
 use crate::builder::{BuildOptions, Mode, UserHandler};
-use crate::host::io::FileAccess;
+use crate::host::io::{FileAccess, FileTable};
 use crate::host::ring::{HostError, Ring};
 use crate::protocol::control::priority_offsets;
 use crate::protocol::layout::*;
@@ -13,6 +13,7 @@ use crate::protocol::opcode::{self, BuiltinOp};
 use crate::protocol::packed::{encode_packed, PackedOp};
 use crate::protocol::ring::Slot;
 use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// An opcode by number or by built-in name (`"STORE_U32"`).
@@ -82,20 +83,26 @@ pub enum FileSpec {
 }
 
 impl FileSpec {
-    /// The file's path, writing a generated file into `dir` first.
-    pub fn materialize(&self, dir: &Path) -> std::io::Result<PathBuf> {
+    /// Register the file as the next handle of `files`. A generated file is written to an
+    /// unnamed temporary file in `dir`: every run has its own (no run truncates a file
+    /// another is reading) and nothing is left behind. A path that cannot be opened keeps
+    /// its handle, and the open error is returned for the caller to report; `Err` only when
+    /// a generated file cannot be written.
+    pub fn register(&self, files: &mut FileTable, dir: &Path) -> std::io::Result<Option<std::io::Error>> {
         match self {
-            FileSpec::Path(p) | FileSpec::Output(p) => Ok(p.clone()),
+            FileSpec::Path(path) | FileSpec::Output(path) => Ok(files.register_or_record(path, self.access()).1),
             FileSpec::Generated { len, seed } => {
-                let path = dir.join(format!("megaloop-generated-{seed}-{len}.bin"));
-                std::fs::write(&path, generated_bytes(*len, *seed))?;
-                Ok(path)
+                let mut file = tempfile::tempfile_in(dir).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("a temporary file in {}: {e}", dir.display()))
+                })?;
+                file.write_all(&generated_bytes(*len, *seed))?;
+                let label = PathBuf::from(format!("<generated: {len} bytes, seed {seed}>"));
+                files.register_open(label, file, self.access());
+                Ok(None)
             }
         }
     }
-}
 
-impl FileSpec {
     /// How the file is registered.
     pub fn access(&self) -> FileAccess {
         match self {

@@ -54,8 +54,14 @@ impl FileTable {
             FileAccess::ReadWrite => OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path),
         };
         let file = opened.map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        self.files.push(Ok(RegisteredFile { path: path.to_path_buf(), file, access }));
-        Ok(self.files.len() as u32 - 1)
+        Ok(self.register_open(path.to_path_buf(), file, access))
+    }
+
+    /// Register a file that is already open (an unnamed temporary file, say); `label`
+    /// names it in messages. Returns its handle.
+    pub fn register_open(&mut self, label: PathBuf, file: File, access: FileAccess) -> u32 {
+        self.files.push(Ok(RegisteredFile { path: label, file, access }));
+        self.files.len() as u32 - 1
     }
 
     /// Register `path`, or, if it cannot be opened, keep its handle with the reason so that
