@@ -138,8 +138,8 @@ fn control(mem: &Memory, word: u32) -> u32 {
     mem.load(0, word as usize)
 }
 
-/// What exploring found: the message of the property that failed in some execution, or
-/// `None` when every execution held. The panic is caught and not printed (a CI log
+/// What exploring found: the message of the property that failed in some execution (the
+/// first panic raised in this file), or `None` when every execution held. The panic is caught and not printed (a CI log
 /// reader would take loom's expected finding for a failure); the finding is printed
 /// once, on one line.
 fn finding(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
@@ -147,13 +147,12 @@ fn finding(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
     let record = first.clone();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".into());
-        record.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(message);
+        // loom's own machinery panics too while it tears the model down; the finding is
+        // the first panic raised by a check of this file.
+        if info.location().is_some_and(|l| l.file().ends_with(file!().rsplit('/').next().unwrap_or_default())) {
+            let message = info.payload_as_str().map_or_else(|| info.to_string(), str::to_string);
+            record.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(message);
+        }
     }));
     let outcome = std::panic::catch_unwind(f);
     std::panic::set_hook(previous);

@@ -30,6 +30,9 @@ pub struct RunConfig {
     pub planted_fault: Option<PlantedFault>,
     /// The IO engine (io_uring where available, by default).
     pub io_engine: EngineChoice,
+    /// Divides the fuel cap [`RunConfig::fit`] derives (1 by default): a run whose lanes a
+    /// driver cut off anyway is run again with a larger divisor ([`with_cutoff_retries`]).
+    pub fuel_cap_divisor: u32,
 }
 
 impl RunConfig {
@@ -46,6 +49,7 @@ impl RunConfig {
             fuel_cap: None,
             planted_fault: None,
             io_engine: EngineChoice::Auto,
+            fuel_cap_divisor: 1,
         }
     }
 
@@ -84,12 +88,18 @@ impl RunConfig {
             }
         }
         if let Some(limit) = backend.loop_iteration_limit() {
+            // The driver counts every loop iteration of a lane, in every loop, against one
+            // limit per dispatch. Measured on lavapipe (this project's CI machine kind, 16 lanes, drain target
+            // out of reach, largest fuel not cut off): a priority round costs about
+            // 6.6 x slots + 50 counted iterations up to 128 slots (8 slots: 105, 64: 485,
+            // 128: 851) and about 1,260 at 300 slots; the model below stays above every
+            // measurement with margin. A persistent round: about 6.
             let per_round = match self.mode {
-                Mode::Priority => slots.saturating_add(8),
-                // Measured on lavapipe: about 6 counted iterations per persistent round.
+                Mode::Priority => slots.saturating_mul(10).saturating_add(128),
                 Mode::Once | Mode::Persistent | Mode::Jit => 8,
             };
-            self.fuel_cap = Some((limit / per_round.max(1)).max(1));
+            let divisor = self.fuel_cap_divisor.max(1);
+            self.fuel_cap = Some((limit / per_round.max(1) / divisor).max(1));
         }
         Ok(())
     }
@@ -109,6 +119,15 @@ pub struct WorkloadRun {
     pub geometry: Geometry,
     /// Wall-clock time of all epochs.
     pub elapsed: Duration,
+    /// How many times the run was started again because a driver cut lanes off.
+    pub cutoff_retries: u32,
+}
+
+impl WorkloadRun {
+    /// Whether a driver cut some lane off in some epoch (the run cannot be trusted).
+    pub fn cut_off(&self) -> bool {
+        self.epochs.iter().any(|e| matches!(e.outcome, crate::host::Outcome::CutOff { .. }) || e.loop_cutoff > 0)
+    }
 }
 
 /// Why a workload could not run.
@@ -184,15 +203,46 @@ impl Prepared {
             io: self.io.completions,
             geometry: self.geometry,
             elapsed: start.elapsed(),
+            cutoff_retries: 0,
         })
     }
 }
 
-/// Run `workload` on `backend` until drained (or `max_epochs`).
+/// Run `workload` on `backend` until drained (or `max_epochs`), again with less fuel
+/// per dispatch while a driver cuts lanes off ([`with_cutoff_retries`]).
 pub fn run_workload(
     workload: &Workload,
     backend: &mut dyn Backend,
     config: &RunConfig,
 ) -> Result<WorkloadRun, RunError> {
-    prepare(workload, config, backend)?.drain(backend, config.max_epochs)
+    with_cutoff_retries(config, |config| prepare(workload, config, backend)?.drain(backend, config.max_epochs))
+}
+
+/// Most re-runs [`with_cutoff_retries`] makes.
+pub const CUTOFF_RETRIES: u32 = 3;
+
+/// Run `attempt` with `config`; while its run had lanes cut off by the driver (whose
+/// loop-iteration limit counts every iteration of a lane, so how many a lane spends in
+/// a persistent mode depends on the schedule), run it again from the start with a
+/// quarter of the fuel per dispatch, at most [`CUTOFF_RETRIES`] times. A cut-off run is
+/// never trusted (a lane may have stopped inside a handler), so nothing of it is kept;
+/// the run returned says how many re-runs it took, and is still cut off if every
+/// attempt was.
+pub fn with_cutoff_retries<E>(
+    config: &RunConfig,
+    mut attempt: impl FnMut(&RunConfig) -> Result<WorkloadRun, E>,
+) -> Result<WorkloadRun, E> {
+    let mut config = config.clone();
+    let mut retries = 0;
+    loop {
+        let mut run = attempt(&config)?;
+        run.cutoff_retries = retries;
+        // Fuel bounds a lane's work per dispatch only in the persistent modes.
+        if !run.cut_off() || retries == CUTOFF_RETRIES || !config.mode.is_persistent() {
+            return Ok(run);
+        }
+        tracing::info!("lanes were cut off by the driver; running again with a quarter of the fuel per dispatch");
+        retries += 1;
+        config.fuel_cap_divisor = config.fuel_cap_divisor.max(1).saturating_mul(4);
+    }
 }

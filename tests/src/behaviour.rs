@@ -271,12 +271,14 @@ pub fn shutdown_ends_epoch(backend: &mut dyn Backend) -> Check {
 /// Persistent lanes stop at the drain target (denied slots are not counted) with no lane
 /// out of fuel; a target that cannot be reached ends in FuelExhausted, reported, not hung.
 pub fn drain_target_and_fuel(backend: &mut dyn Backend, mode: Mode) -> Check {
-    let slots: Vec<SlotSpec> = (0..300).map(|i| slot(NOP, if i % 10 == 0 { 2 } else { 0 }, i % 5, &[])).collect();
+    // 100 slots: small enough that lavapipe's fitted fuel cap (see RunConfig::fit) stays
+    // above the 50 rounds asked for below in every mode.
+    let slots: Vec<SlotSpec> = (0..100).map(|i| slot(NOP, if i % 10 == 0 { 2 } else { 0 }, i % 5, &[])).collect();
     let config = small(mode);
     let r = run(backend, &workload("drain", slots.clone()), &config)?;
     expect_eq!("epochs", r.epochs.len(), 1);
     expect_eq!("outcome", r.epochs[0].outcome, Outcome::Completed);
-    expect_eq!("settled, target", (r.epochs[0].settled, r.epochs[0].drain_target), (270, 270));
+    expect_eq!("settled, target", (r.epochs[0].settled, r.epochs[0].drain_target), (90, 90));
     let c = r.ring.control().map_err(|e| e.to_string())?;
     expect_eq!("FUEL_EXHAUSTED, LOOP_CUTOFF", (c.fuel_exhausted, c.loop_cutoff), (0, 0));
 
@@ -295,7 +297,7 @@ pub fn drain_target_and_fuel(backend: &mut dyn Backend, mode: Mode) -> Check {
         }
     }
     expect_eq!("FUEL_EXHAUSTED word", buffers[0][CTRL_FUEL_EXHAUSTED as usize], lanes as u32);
-    expect_eq!("slots settled anyway", buffers[0][CTRL_SETTLED as usize], 270);
+    expect_eq!("slots settled anyway", buffers[0][CTRL_SETTLED as usize], 90);
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use crate::generate::{Case, InitialStatus};
 use crate::snapshot::Snapshot;
 use megaloop::builder::Mode;
 use megaloop::host::io::buffer_index;
-use megaloop::host::runner::{prepare, RunConfig, WorkloadRun};
+use megaloop::host::runner::{prepare, with_cutoff_retries, RunConfig, WorkloadRun};
 use megaloop::host::workload::Workload;
 use megaloop::host::Outcome;
 use megaloop::protocol::layout::*;
@@ -271,11 +271,13 @@ fn run_prepared(
 ) -> Result<(WorkloadRun, Snapshot), String> {
     let backend = instance.backend.as_mut().map_err(|e| e.clone())?;
     let config = instance.engine.config(config);
-    let mut prepared = prepare(workload, &config, backend.as_mut()).map_err(|e| e.to_string())?;
-    for s in initial_status {
-        prepared.ring.force_status(s.slot, s.status).map_err(|e| format!("initial_status: {e}"))?;
-    }
-    let run = prepared.drain(backend.as_mut(), config.max_epochs).map_err(|e| e.to_string())?;
+    let run = with_cutoff_retries(&config, |config| {
+        let mut prepared = prepare(workload, config, backend.as_mut()).map_err(|e| e.to_string())?;
+        for s in initial_status {
+            prepared.ring.force_status(s.slot, s.status).map_err(|e| format!("initial_status: {e}"))?;
+        }
+        prepared.drain(backend.as_mut(), config.max_epochs).map_err(|e| e.to_string())
+    })?;
     let snapshot = Snapshot::of(&run.ring).map_err(|e| e.to_string())?;
     Ok((run, snapshot))
 }
