@@ -139,9 +139,9 @@ fn control(mem: &Memory, word: u32) -> u32 {
 }
 
 /// What exploring found: the message of the property that failed in some execution (the
-/// first panic raised in this file), or `None` when every execution held. The panic is caught and not printed (a CI log
-/// reader would take loom's expected finding for a failure); the finding is printed
-/// once, on one line.
+/// first panic raised in this file), or `None` when every execution held. The panics are
+/// caught and not printed (a CI log reader would take loom's expected finding for a
+/// failure); the finding is printed once, on one line.
 fn finding(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
     let first = Arc::new(Mutex::new(None::<String>));
     let record = first.clone();

@@ -89,8 +89,9 @@ impl RunConfig {
         }
         if let Some(limit) = backend.loop_iteration_limit() {
             // The driver counts every loop iteration of a lane, in every loop, against one
-            // limit per dispatch. Measured on lavapipe (this project's CI machine kind, 16 lanes, drain target
-            // out of reach, largest fuel not cut off): a priority round costs about
+            // limit per dispatch. Measured on lavapipe (a 2-core machine like CI's, 16
+            // lanes, the drain target out of reach, the largest fuel not cut off found by
+            // bisection over explicit fuel): a priority round costs about
             // 6.6 x slots + 50 counted iterations up to 128 slots (8 slots: 105, 64: 485,
             // 128: 851) and about 1,260 at 300 slots; the model below stays above every
             // measurement with margin. A persistent round: about 6.

@@ -200,7 +200,7 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         "io_errors": run.io.iter().filter(|c| !c.ok).count(),
         "lanes_out_of_fuel": exhausted,
         "lanes_cut_off": cutoff,
-        "cutoff_reruns": run.cutoff_retries,
+        "cutoff_retries": run.cutoff_retries,
         "runnable_left": runnable,
         "drained": runnable == 0 && cutoff == 0,
         "elapsed_s": elapsed,
@@ -220,7 +220,7 @@ fn print_table(s: &serde_json::Value) {
         "io_errors",
         "lanes_out_of_fuel",
         "lanes_cut_off",
-        "cutoff_reruns",
+        "cutoff_retries",
         "runnable_left",
         "drained",
     ] {
