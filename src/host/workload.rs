@@ -73,7 +73,8 @@ pub enum FileSpec {
     Path(PathBuf),
     /// A file WRITE requests may write (and READ read), created if missing.
     Output(PathBuf),
-    /// A file of `len` deterministic bytes made from `seed` (written to a temp dir).
+    /// A file of `len` deterministic bytes made from `seed`, written for each run into an
+    /// unnamed temporary file (see [`FileSpec::register`]).
     Generated {
         /// Length in bytes.
         len: u64,
