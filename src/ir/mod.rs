@@ -4,8 +4,8 @@
 //! - [`types`]: scalar types and literals;
 //! - [`ops`]: the op table, where every operation is declared once with its signature;
 //! - [`program`]: programs, buffers, statements and expressions;
-//! - [`validate`]: the validator and [`ValidProgram`], the proof that a program passed it;
-//! - [`print`]: the readable text form used in errors, snapshots and the CLI;
+//! - [`validate`](mod@validate): the validator and [`ValidProgram`], the proof that a program passed it;
+//! - [`print`](mod@print): the readable text form used in errors, snapshots and the CLI;
 //! - [`build`]: small constructors that keep hand-written programs short.
 //!
 //! Serialization is serde (JSON round trip is exact, f32 literals travel as bits).
