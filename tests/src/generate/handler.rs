@@ -58,7 +58,7 @@ impl Exprs {
             any::<u32>().prop_map(Expr::u32),
             prop_oneof![Just(0u32), Just(1), Just(31), Just(32), Just(u32::MAX)].prop_map(Expr::u32),
             var_u32.clone(),
-            (0..TABLE_WORDS + 8).prop_map(|k| Expr::load(HEAP, Expr::u32(TABLE + k))),
+            (0..TABLE_WORDS).prop_map(|k| Expr::load(HEAP, Expr::u32(TABLE + k))),
             (0u32..4).prop_map(|k| Expr::load(HEAP, private_word(Expr::u32(k)))),
         ]
         .boxed();
