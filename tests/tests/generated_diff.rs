@@ -146,7 +146,7 @@ fn generated_handlers_read_only_the_table_at_constant_indices() {
     use megaloop::ir::walk::{expr_children, stmt_exprs, visit_stmts};
     use megaloop::ir::{Expr, Literal};
     use megaloop_conformance::generate::layout::{TABLE, TABLE_WORDS};
-    fn constant_loads<'a>(e: &'a Expr, out: &mut Vec<u32>) {
+    fn constant_loads(e: &Expr, out: &mut Vec<u32>) {
         if let Expr::Load { buffer, index } = e {
             if let (true, Expr::Literal(Literal::U32(k))) = (buffer == "heap", index.as_ref()) {
                 out.push(*k);
