@@ -91,13 +91,15 @@ fn published(op: u32, tenant: u32, priority: u32, args: &[u32]) -> Slot {
 
 /// Explore every execution (within the preemption bound); `check` runs at the end of each.
 fn explore(name: &str, m: Model, check: impl Fn(&Memory) + Send + Sync + 'static) -> usize {
-    explore_with(name, m, None::<fn() -> Box<dyn HostService>>, check)
+    explore_with(name, m, None::<fn() -> Box<dyn HostService>>, None, check)
 }
 
+/// `preemption_bound` overrides `LOOM_MAX_PREEMPTIONS` for models too large for it.
 fn explore_with<F>(
     name: &str,
     m: Model,
     host_service: Option<F>,
+    preemption_bound: Option<usize>,
     check: impl Fn(&Memory) + Send + Sync + 'static,
 ) -> usize
 where
@@ -106,7 +108,11 @@ where
     let executions = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let (count, check, service) = (executions.clone(), Arc::new(check), host_service.map(Arc::new));
-    loom::model(move || {
+    let mut builder = loom::model::Builder::new();
+    if preemption_bound.is_some() {
+        builder.preemption_bound = preemption_bound;
+    }
+    builder.check(move || {
         count.fetch_add(1, Ordering::Relaxed);
         let mem = Arc::new(Memory::from_host(&m.host));
         let host = service.clone().map(|make| {
@@ -362,7 +368,7 @@ fn io_handoff_completes_once() {
     let mut s = Setup::new(Mode::Persistent, 1, slots);
     s.fuel = 3;
     let service = || -> Box<dyn HostService> { Box::new(IoQueueService::new(Bytes((1..=8).collect()), HEAP_WORDS)) };
-    explore_with("IO handoff 1 lane + host thread", s.model(), Some(service), |mem| {
+    explore_with("IO handoff 1 lane + host thread", s.model(), Some(service), None, |mem| {
         let st = status(mem, 0);
         assert_ne!(st, Status::Claimed);
         let claims = control(mem, CTRL_TENANT_FAIRNESS);
@@ -426,6 +432,28 @@ fn message_passing_weak_outcome_and_the_publish_rule() {
     explore("host publication before dispatch", s.model(), |mem| {
         if status(mem, 0) == Status::Done {
             assert_eq!(mem.load(HEAP, 3), 99, "the lane ran with a stale payload");
+        }
+    });
+}
+
+/// The IO service serving a LOAD_MISS while two persistent lanes run: the slot belongs
+/// to lane 0's shard, lane 1's NOP may close the epoch first. Whenever a lane closed the
+/// epoch (DRAIN_TARGET's CLOSED bit), every slot counted into the target had settled: the
+/// host never counts a re-published slot into an epoch a lane has left, where only the
+/// departed lane could claim it and the other would spin until its fuel ran out.
+#[test]
+fn io_service_never_counts_into_a_closed_epoch() {
+    let slots = vec![published(LOAD_MISS, 0, 2, &[0, 0, 0, 4, 4, 0]), published(NOP, 0, 2, &[])];
+    let mut s = Setup::new(Mode::Persistent, 2, slots);
+    s.fuel = 3;
+    let service = || -> Box<dyn HostService> { Box::new(IoQueueService::new(Bytes((1..=4).collect()), HEAP_WORDS)) };
+    // Two lanes and a host thread: preemption bound 1 (547,045 executions, 93 s here).
+    explore_with("IO service and closing 2 lanes + host thread", s.model(), Some(service), Some(1), |mem| {
+        let target = control(mem, CTRL_DRAIN_TARGET);
+        assert_ne!(status(mem, 0), Status::Claimed);
+        if target & DRAIN_TARGET_CLOSED != 0 {
+            let (settled, counted) = (control(mem, CTRL_SETTLED), target & !DRAIN_TARGET_CLOSED);
+            assert!(settled >= counted, "closed with {counted} slots counted and {settled} settled");
         }
     });
 }

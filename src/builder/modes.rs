@@ -3,7 +3,7 @@
 //! the starvation guard). Jit uses the persistent skeleton with a fused handler set.
 
 use crate::builder::names::buffers::*;
-use crate::builder::slot::{exit_condition, try_slot};
+use crate::builder::slot::{exit_test, try_slot};
 use crate::builder::{BuildOptions, Handler};
 use crate::ir::build::stmt::*;
 use crate::ir::{AtomicOp, Block, Builtin, Expr, ScalarType, Stmt};
@@ -45,7 +45,8 @@ pub fn once(opts: &BuildOptions, handlers: &[Handler]) -> Block {
 ///
 /// The exit test is the first statement of each iteration and records that it fired
 /// (`ml_exited`), so the cut-off check after the loop does not re-read counters a host
-/// may have changed meanwhile (the simulator's IO thread raises DRAIN_TARGET).
+/// may have changed meanwhile (the simulator's IO thread raises DRAIN_TARGET); see
+/// [`exit_test`] for how lanes close the epoch.
 fn persistent_loop_around(opts: &BuildOptions, prelude: Block, iteration: Block) -> Block {
     let mut body = lane_ids();
     let mut per_lane = prelude;
@@ -54,10 +55,8 @@ fn persistent_loop_around(opts: &BuildOptions, prelude: Block, iteration: Block)
         let_u32("ml_exited", u(0)),
         let_u32("ml_fuel", Expr::load(CONTROL, u(CTRL_FUEL))),
     ]);
-    let mut loop_body = vec![
-        assign("ml_iters", var("ml_iters") + u(1)),
-        if_(exit_condition(), vec![assign("ml_exited", u(1)), Stmt::Break]),
-    ];
+    let mut loop_body = vec![assign("ml_iters", var("ml_iters") + u(1))];
+    loop_body.extend(exit_test(vec![assign("ml_exited", u(1)), Stmt::Break]));
     loop_body.extend(iteration);
     per_lane.push(persistent_loop(
         var("ml_fuel"),

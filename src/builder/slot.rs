@@ -6,7 +6,7 @@ use crate::builder::names::{self, buffers::*};
 use crate::builder::{BuildOptions, Handler, PlantedFault};
 use crate::ir::build::stmt::*;
 use crate::ir::walk::vars_used;
-use crate::ir::{Block, Expr};
+use crate::ir::{BinaryOp, Block, Expr};
 use crate::protocol::layout::*;
 use crate::protocol::Status;
 
@@ -130,9 +130,32 @@ fn complete() -> Block {
     ]
 }
 
-/// The persistent exit condition: SHUTDOWN set, or the drain target settled.
-pub fn exit_condition() -> Expr {
-    Expr::load(CONTROL, u(CTRL_SHUTDOWN))
-        .ne(u(0))
-        .or(Expr::load(CONTROL, u(CTRL_SETTLED)).ge(Expr::load(CONTROL, u(CTRL_DRAIN_TARGET))))
+/// The persistent exit test, run first in every iteration: `leave` when SHUTDOWN is set,
+/// when the epoch is closed, or when the drain target is settled. A lane that finds the
+/// target settled closes the epoch: it sets DRAIN_TARGET's CLOSED bit by compare-exchange
+/// from the very value it compared against. So a host raising the target during the run
+/// (the simulator's IO service re-publishing a slot, which only its own shard's lane may
+/// claim) either raised it first, and the exchange fails and the lane goes on, or finds
+/// CLOSED and leaves the slot for the next epoch: no lane leaves while another must spin
+/// for a slot nobody will claim.
+pub fn exit_test(leave: Block) -> Block {
+    let target = || var("ml_target");
+    let closed = |e: Expr| Expr::binary(BinaryOp::BitAnd, e, u(DRAIN_TARGET_CLOSED)).ne(u(0));
+    vec![
+        let_u32("ml_target", Expr::load(CONTROL, u(CTRL_DRAIN_TARGET))),
+        if_(Expr::load(CONTROL, u(CTRL_SHUTDOWN)).ne(u(0)).or(closed(target())), leave.clone()),
+        if_(
+            Expr::load(CONTROL, u(CTRL_SETTLED)).ge(target()),
+            vec![
+                compare_exchange(
+                    "ml_closing",
+                    CONTROL,
+                    u(CTRL_DRAIN_TARGET),
+                    target(),
+                    Expr::binary(BinaryOp::BitOr, target(), u(DRAIN_TARGET_CLOSED)),
+                ),
+                if_(var("ml_closing").eq(target()).or(closed(var("ml_closing"))), leave),
+            ],
+        ),
+    ]
 }

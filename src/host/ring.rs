@@ -272,6 +272,8 @@ impl Ring {
         }
         let service = io.as_deref_mut().map(|s| s.as_host_service());
         let report = backend.run(&self.program, geometry, &mut self.buffers, service)?;
+        // Reopen: the IO service re-publishes parked slots between epochs too.
+        self.buffers[CONTROL][CTRL_DRAIN_TARGET as usize] &= !DRAIN_TARGET_CLOSED;
         if let Some(io) = io {
             let words = self.buffers[HEAP].len();
             let staging = match io.has_requests(&Mutex::new(&mut self.buffers[..])) {

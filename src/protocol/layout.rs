@@ -60,6 +60,10 @@ pub const CTRL_STARVATION: u32 = 135;
 pub const CTRL_PRIORITY_CLAIMS: u32 = 136;
 /// Control word: slots this epoch must settle before persistent lanes stop (megaloop).
 pub const CTRL_DRAIN_TARGET: u32 = 141;
+/// Bit of DRAIN_TARGET that a lane sets, by compare-exchange, when it finds the target
+/// settled: the epoch is closed, every lane leaves, and nothing may raise the target any
+/// more (a host serving IO during the run leaves its slot for the next epoch).
+pub const DRAIN_TARGET_CLOSED: u32 = 1 << 31;
 /// Control word: slots that left CLAIMED this epoch, to any status (megaloop).
 pub const CTRL_SETTLED: u32 = 142;
 /// Control word: number of slots that reached FAULT (megaloop).

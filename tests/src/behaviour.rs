@@ -381,3 +381,26 @@ pub fn io_write_and_fence(backend: &mut dyn Backend, mode: Mode) -> Check {
     expect_eq!("file", file, [&[0u8; 8][..], b"abcdefghijkl"].concat());
     Ok(())
 }
+
+/// A LOAD_MISS slot that the host serves and re-publishes while lanes run never leaves
+/// lanes spinning: in the persistent modes only the slot's own lane can claim it, so the
+/// host may raise DRAIN_TARGET for it only while no lane has left on the old target
+/// (spec 2.6, the CLOSED bit). Two slots in two lanes' shards, a generous fuel: every
+/// epoch must complete with no lane out of fuel, and both slots end DONE.
+pub fn io_during_a_run_strands_no_lane(backend: &mut dyn Backend, mode: Mode) -> Check {
+    let mut w = workload("io-during-run", vec![slot(LOAD_MISS, 0, 0, &[0, 0, 0, 8, 60, 0]), slot(NOP, 0, 0, &[])]);
+    w.files = vec![FileSpec::Generated { len: 64, seed: 7 }];
+    let mut config = small(mode);
+    config.fuel = Some(2000);
+    let r = run(backend, &w, &config)?;
+    for e in &r.epochs {
+        if e.outcome != Outcome::Completed {
+            return Err(format!(
+                "{mode:?} epoch {}: {:?} (target {}, settled {})",
+                e.epoch, e.outcome, e.drain_target, e.settled
+            ));
+        }
+    }
+    expect_eq!("statuses", statuses(&r.ring)?, vec![Status::Done, Status::Done]);
+    Ok(())
+}

@@ -47,16 +47,23 @@ impl Failure {
         match &self.case {
             None => self.message.clone(),
             Some(case) => match case.save(dir) {
-                Ok(path) => format!("{}\nreplay: megaloop diff --workload {}", self.message, path.display()),
+                Ok(path) => {
+                    let path = std::fs::canonicalize(&path).unwrap_or(path);
+                    format!("{}\nreplay: megaloop diff --workload {}", self.message, path.display())
+                }
                 Err(e) => format!("{}\n(could not save the case to {}: {e})", self.message, dir.display()),
             },
         }
     }
 }
 
-/// Where fuzz targets save failing cases: `MEGALOOP_CASE_DIR`, else `fuzz/cases`.
+/// Where fuzz targets save failing cases: `MEGALOOP_CASE_DIR`, else the workspace's
+/// `fuzz/cases` (found from this crate's source, not the working directory: cargo fuzz
+/// runs targets inside `fuzz/`, where a relative `fuzz/cases` named `fuzz/fuzz/cases`).
 pub fn case_dir() -> PathBuf {
-    std::env::var_os("MEGALOOP_CASE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("fuzz/cases"))
+    std::env::var_os("MEGALOOP_CASE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("fuzz").join("cases"))
 }
 
 /// An oracle over bytes.

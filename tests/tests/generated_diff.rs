@@ -169,3 +169,58 @@ fn generated_handlers_read_only_the_table_at_constant_indices() {
     }
     assert!(checked > 1000, "only {checked} constant loads generated");
 }
+
+/// The heap discipline of [`megaloop_conformance::generate::layout`], checked on the
+/// built-in slots the generator writes: a heap range that a built-in slot may write (all
+/// of it inside the heap) belongs to that slot alone and never overlaps the read-only
+/// table. Two LOAD_MISS slots meant to fail on a destination past the heap's end had 4
+/// bytes or fewer, so both wrote heap[1023] and the last one to land won: found by the
+/// `sim_schedules` fuzz target (`heap[1023]: sim 4000015702, sim-det:0 558099694`).
+#[test]
+fn generated_built_in_slots_write_disjoint_heap_ranges() {
+    use megaloop::protocol::opcode::{COMPARE_SWAP, LOAD_MISS, MEMCPY, PACKED_SLOT, STORE_U32};
+    use megaloop::protocol::packed::decode_packed;
+    use megaloop_conformance::generate::layout::{HEAP_WORDS, TABLE, TABLE_WORDS};
+    /// `[start, end)` heap words the slot may write, where all of it lies inside the heap.
+    fn writes(opcode: u32, args: &[u32]) -> Vec<(u64, u64)> {
+        let arg = |k: usize| u64::from(args.get(k).copied().unwrap_or(0));
+        let ranges = match opcode {
+            STORE_U32 | COMPARE_SWAP => vec![(arg(0), arg(0) + 1)],
+            MEMCPY => vec![(arg(0), arg(0) + arg(2))],
+            LOAD_MISS => vec![(arg(4), arg(4) + arg(3).div_ceil(4))],
+            PACKED_SLOT => {
+                let mut words = [0; 12];
+                words[..args.len().min(12)].copy_from_slice(&args[..args.len().min(12)]);
+                let ops = decode_packed(&words).unwrap_or_default();
+                ops.iter()
+                    .filter(|op| op.opcode == STORE_U32)
+                    .map(|op| (u64::from(op.addr), u64::from(op.addr) + 1))
+                    .collect()
+            }
+            _ => vec![],
+        };
+        ranges.into_iter().filter(|&(start, end)| start < end && end <= u64::from(HEAP_WORDS)).collect()
+    }
+    let table = (u64::from(TABLE), u64::from(TABLE + TABLE_WORDS));
+    let overlap = |a: (u64, u64), b: (u64, u64)| a.0 < b.1 && b.0 < a.1;
+    let mut checked = 0;
+    for seed in 0..2000 {
+        let slots = Case::from_seed(seed).workload.slots;
+        let mut owned: Vec<((u64, u64), usize)> = Vec::new();
+        for (i, slot) in slots.iter().enumerate() {
+            let OpcodeSpec::Number(opcode) = slot.opcode else { continue };
+            for range in writes(opcode, &slot.args) {
+                assert!(
+                    !overlap(range, table),
+                    "seed {seed}, slot {i}: writes heap{range:?}, inside the read-only table"
+                );
+                if let Some((_, j)) = owned.iter().find(|&&(other, j)| j != i && overlap(range, other)) {
+                    panic!("seed {seed}: slots {j} and {i} both write heap{range:?}");
+                }
+                owned.push((range, i));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 10_000, "only {checked} written ranges generated");
+}

@@ -121,3 +121,19 @@ fn io_bad_inputs_and_writes_every_mode() {
         ok(io_write_and_fence(&mut parallel(), mode));
     }
 }
+
+#[test]
+fn io_served_during_a_run_strands_no_lane() {
+    for mode in [Mode::Persistent, Mode::Jit, Mode::Priority] {
+        for seed in 0..150 {
+            if let Err(e) =
+                io_during_a_run_strands_no_lane(&mut SimBackend::new(Schedule::Deterministic { seed }), mode)
+            {
+                panic!("deterministic seed {seed}: {e}");
+            }
+        }
+        for _ in 0..20 {
+            ok(io_during_a_run_strands_no_lane(&mut parallel(), mode));
+        }
+    }
+}

@@ -10,8 +10,9 @@
 //! Every taken entry is completed exactly once, with OK (bytes moved in BYTE_COUNT) or
 //! ERROR (the error code in BYTE_COUNT); then the slot's `arg5` gets the entry's status
 //! and the slot is re-published WAIT_IO -> PUBLISHED once its lane has parked it (raising
-//! DRAIN_TARGET first, so running lanes pick it up). It runs beside the lanes in the
-//! simulator and between epochs on every backend.
+//! DRAIN_TARGET first, so running lanes pick it up, unless a lane has closed the epoch:
+//! then it waits for the next). It runs beside the lanes in the simulator and between
+//! epochs on every backend.
 
 use crate::builder::BuildOptions;
 use crate::host::io::buffer_index::*;
@@ -392,14 +393,28 @@ impl<E: IoEngine> IoQueueService<E> {
         }
     }
 
-    /// Re-publish `slot` with `arg5 = status` if its lane has parked it; false if not yet.
+    /// Re-publish `slot` with `arg5 = status` if its lane has parked it and the epoch is
+    /// open; false if not yet. The slot is first counted into DRAIN_TARGET, by
+    /// compare-exchange so that it never counts into an epoch a lane has closed (spec
+    /// 2.6): in the persistent modes only the slot's own lane may claim it, and that lane
+    /// may have left. Between epochs the host has cleared CLOSED, so it always succeeds.
     fn republish(mem: &dyn LiveMemory, slot: u32, status: u32) -> bool {
         let base = slot as usize * SLOT_WORDS as usize;
         if mem.load(RING, base) != Status::WaitIo.word() {
             return false;
         }
+        let target = CTRL_DRAIN_TARGET as usize;
+        let mut seen = mem.load(CONTROL, target);
+        loop {
+            if seen & DRAIN_TARGET_CLOSED != 0 {
+                return false;
+            }
+            match mem.compare_exchange(CONTROL, target, seen, seen + 1) {
+                Ok(_) => break,
+                Err(now) => seen = now,
+            }
+        }
         mem.store(RING, base + (SLOT_ARG0 + 5) as usize, status);
-        mem.fetch_add(CONTROL, CTRL_DRAIN_TARGET as usize, 1);
         mem.compare_exchange(RING, base, Status::WaitIo.word(), Status::Published.word()).is_ok()
     }
 

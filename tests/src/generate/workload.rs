@@ -151,12 +151,14 @@ impl SlotPlan {
             SlotPlan::LoadMiss { offset, bytes, k, bad } => {
                 let bytes = (*bytes).min((BUILTIN_PRIVATE_WORDS - k) * 4);
                 let offset = if cx.file_len == 0 { 0 } else { offset % cx.file_len };
-                let (handle, offset, dst, state) = match bad {
-                    0 => (0, offset, private(*k), 0),
-                    1 => (1, offset, private(*k), 0),
-                    2 => (0, cx.file_len + 1 + offset, private(*k), 0),
-                    3 => (0, offset, HEAP_WORDS - 1, 0),
-                    _ => (0, offset, private(*k), 0x33),
+                let (handle, offset, dst, bytes, state) = match bad {
+                    0 => (0, offset, private(*k), bytes, 0),
+                    1 => (1, offset, private(*k), bytes, 0),
+                    2 => (0, cx.file_len + 1 + offset, private(*k), bytes, 0),
+                    // At least 5 bytes from the last word, so the range always crosses the
+                    // heap's end: with 4 or fewer it fit, and two such slots raced on heap[1023].
+                    3 => (0, offset, HEAP_WORDS - 1, bytes.max(5), 0),
+                    _ => (0, offset, private(*k), bytes, 0x33),
                 };
                 (LOAD_MISS, vec![handle, offset, 0, bytes, dst, state])
             }
