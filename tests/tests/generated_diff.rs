@@ -180,23 +180,21 @@ fn generated_handlers_read_only_the_table_at_constant_indices() {
 fn generated_built_in_slots_write_disjoint_heap_ranges() {
     use megaloop::protocol::opcode::{COMPARE_SWAP, LOAD_MISS, MEMCPY, PACKED_SLOT, STORE_U32};
     use megaloop::protocol::packed::decode_packed;
+    use megaloop::protocol::ring::Slot;
     use megaloop_conformance::generate::layout::{HEAP_WORDS, TABLE, TABLE_WORDS};
     /// `[start, end)` heap words the slot may write, where all of it lies inside the heap.
-    fn writes(opcode: u32, args: &[u32]) -> Vec<(u64, u64)> {
-        let arg = |k: usize| u64::from(args.get(k).copied().unwrap_or(0));
+    fn writes(opcode: u32, args: &[u32; 12]) -> Vec<(u64, u64)> {
+        let arg = |k: usize| u64::from(args[k]);
         let ranges = match opcode {
             STORE_U32 | COMPARE_SWAP => vec![(arg(0), arg(0) + 1)],
             MEMCPY => vec![(arg(0), arg(0) + arg(2))],
             LOAD_MISS => vec![(arg(4), arg(4) + arg(3).div_ceil(4))],
-            PACKED_SLOT => {
-                let mut words = [0; 12];
-                words[..args.len().min(12)].copy_from_slice(&args[..args.len().min(12)]);
-                let ops = decode_packed(&words).unwrap_or_default();
-                ops.iter()
-                    .filter(|op| op.opcode == STORE_U32)
-                    .map(|op| (u64::from(op.addr), u64::from(op.addr) + 1))
-                    .collect()
-            }
+            PACKED_SLOT => decode_packed(args)
+                .unwrap_or_default()
+                .iter()
+                .filter(|op| op.opcode == STORE_U32)
+                .map(|op| (u64::from(op.addr), u64::from(op.addr) + 1))
+                .collect(),
             _ => vec![],
         };
         ranges.into_iter().filter(|&(start, end)| start < end && end <= u64::from(HEAP_WORDS)).collect()
@@ -209,7 +207,8 @@ fn generated_built_in_slots_write_disjoint_heap_ranges() {
         let mut owned: Vec<((u64, u64), usize)> = Vec::new();
         for (i, slot) in slots.iter().enumerate() {
             let OpcodeSpec::Number(opcode) = slot.opcode else { continue };
-            for range in writes(opcode, &slot.args) {
+            let args = Slot::published(opcode, slot.tenant, slot.priority, &slot.args).expect("a generated slot").args;
+            for range in writes(opcode, &args) {
                 assert!(
                     !overlap(range, table),
                     "seed {seed}, slot {i}: writes heap{range:?}, inside the read-only table"
