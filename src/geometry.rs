@@ -17,7 +17,7 @@ pub const DEFAULT_PERSISTENT_WORKGROUPS: u32 = 4;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GeometryError {
     /// Zero or oversized workgroups.
-    #[error("workgroup size {0} is outside 1..=256")]
+    #[error("workgroup size {0} is outside 1..={max}", max = crate::ir::validate::MAX_WORKGROUP_SIZE)]
     WorkgroupSize(u32),
     /// No slots.
     #[error("a ring needs at least one slot")]
@@ -40,7 +40,7 @@ pub struct Geometry {
 
 impl Geometry {
     fn check(slots: u32, workgroup_size: u32) -> Result<(), GeometryError> {
-        if workgroup_size == 0 || workgroup_size > 256 {
+        if workgroup_size == 0 || workgroup_size > crate::ir::validate::MAX_WORKGROUP_SIZE {
             return Err(GeometryError::WorkgroupSize(workgroup_size));
         }
         if slots == 0 {

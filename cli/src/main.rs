@@ -1,8 +1,11 @@
 //! The `megaloop` command: the entry point users and CI jobs run.
 //!
 //! Each subcommand lives in its own module under `commands/`. Exit codes: 0 success,
-//! 1 the check ran and found a problem, 2 bad input (unreadable file, malformed JSON,
-//! bad flags).
+//! 1 the check ran and found a problem (or its run cannot be trusted), 2 bad input
+//! (unreadable file, malformed JSON, bad flags), 130 interrupted (SIGINT: the run stops
+//! at the next loop iteration or epoch and says what was done; a second SIGINT ends the
+//! process at once). A closed standard output ends the process quietly (SIGPIPE); one
+//! that cannot be written (a full disk) is an error, exit 2.
 
 mod commands;
 
@@ -37,7 +40,50 @@ enum Command {
     Spec(commands::spec::Args),
 }
 
+/// Exit code of an interrupted command (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// SIGINT asks every run to stop ([`megaloop::host::interrupt`]) and restores the default
+/// action, so a second one ends the process; SIGPIPE gets its default action back (Rust
+/// ignores it), so `megaloop spec | head` ends quietly when `head` does.
+fn install_signal_handlers() {
+    extern "C" fn on_sigint(_: libc::c_int) {
+        megaloop::host::interrupt::request();
+    }
+    // SAFETY: the handler only stores to an atomic (async-signal-safe); the sigaction is
+    // fully initialised before it is installed.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESETHAND;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut());
+    }
+}
+
+/// `println!` panics when standard output cannot be written (a full disk, a closed
+/// descriptor): say so in one line and exit 2 instead of printing a panic.
+fn report_unwritable_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if let Some(cause) = message.strip_prefix("failed printing to stdout: ") {
+            eprintln!("megaloop: cannot write to standard output: {cause}");
+            std::process::exit(2);
+        }
+        default(info)
+    }));
+}
+
 fn main() -> ExitCode {
+    install_signal_handlers();
+    report_unwritable_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => commands::check::run(args),
@@ -50,6 +96,13 @@ fn main() -> ExitCode {
         Command::Wgsl(args) => commands::wgsl::run(args),
     };
     match result {
+        Ok(_) | Err(_) if megaloop::host::interrupt::requested() => {
+            if let Err(err) = &result {
+                eprintln!("megaloop: {err:#}");
+            }
+            eprintln!("megaloop: interrupted; no result is reported from the run that was stopped");
+            ExitCode::from(INTERRUPTED)
+        }
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");

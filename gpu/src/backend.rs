@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 const MAX_PIPELINES: usize = 32;
 
 /// Default host timeout for one run.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+pub const DEFAULT_TIMEOUT: Duration = megaloop::host::DEFAULT_RUN_TIMEOUT;
 
 struct Pipeline {
     pipeline: wgpu::ComputePipeline,
@@ -42,6 +42,9 @@ pub struct GpuBackend {
     staging: Option<StagingBuffer>,
     /// How long a run may take before it is reported as a timeout.
     pub timeout: Duration,
+    /// The adapter asked for (a name substring; `None`: `MEGALOOP_ADAPTER` or the best),
+    /// to open it again after a lost device.
+    adapter_query: Option<String>,
 }
 
 fn device_error(e: impl std::fmt::Display) -> BackendError {
@@ -72,6 +75,7 @@ fn storage_layout(device: &wgpu::Device, bindings: &[u32]) -> wgpu::BindGroupLay
 impl GpuBackend {
     /// Open the adapter named `adapter` (or `MEGALOOP_ADAPTER`, or the best one).
     pub fn new(adapter: Option<&str>) -> Result<GpuBackend, GpuError> {
+        let adapter_query = adapter.map(str::to_string);
         let adapter = select_adapter(adapter)?;
         let caps = capabilities(&adapter);
         let dev = Device::open(adapter)?;
@@ -83,6 +87,7 @@ impl GpuBackend {
             progress_width: None,
             staging: None,
             timeout: DEFAULT_TIMEOUT,
+            adapter_query,
         })
     }
 
@@ -345,6 +350,24 @@ fn parse_outcome(words: &[u32], loop_paths: &[String]) -> Outcome {
 impl Backend for GpuBackend {
     fn name(&self) -> String {
         format!("gpu:{}", self.caps.name)
+    }
+
+    fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// A lost device or a timeout: open the adapter again on a new device (what was
+    /// discovered about the old one is kept; pipelines are compiled again). The host's
+    /// buffers were left untouched by the failed run, so its epoch can run again.
+    fn recover(&mut self, error: &BackendError) -> Result<bool, BackendError> {
+        if !matches!(error, BackendError::Device(_) | BackendError::Timeout(_)) {
+            return Ok(false);
+        }
+        let adapter = select_adapter(self.adapter_query.as_deref()).map_err(device_error)?;
+        self.dev = Device::open(adapter).map_err(device_error)?;
+        self.pipelines.clear();
+        self.staging = None;
+        Ok(true)
     }
 
     fn run(

@@ -22,8 +22,10 @@ pub enum GpuError {
     #[error("no GPU adapter found (install mesa-vulkan-drivers and libvulkan1 for lavapipe)")]
     NoAdapter,
     /// No adapter matches the requested name.
-    #[error("no adapter matches `{wanted}`; available: {available}")]
+    #[error("no adapter matches `{wanted}` ({from}); available: {available}")]
     NoMatch {
+        /// Where the name came from (`--adapter`, `MEGALOOP_ADAPTER`).
+        from: &'static str,
         /// Requested name.
         wanted: String,
         /// What exists.
@@ -95,13 +97,17 @@ pub fn adapters() -> Vec<wgpu::Adapter> {
 /// else the best one.
 pub fn select_adapter(wanted: Option<&str>) -> Result<wgpu::Adapter, GpuError> {
     let list = adapters();
-    let wanted = wanted.map(str::to_string).or_else(|| std::env::var(ADAPTER_ENV).ok()).filter(|w| !w.is_empty());
+    let wanted = match wanted {
+        Some(w) => Some((w.to_string(), "the adapter asked for")),
+        None => std::env::var(ADAPTER_ENV).ok().filter(|w| !w.is_empty()).map(|w| (w, ADAPTER_ENV)),
+    };
     match wanted {
         None => list.into_iter().next().ok_or(GpuError::NoAdapter),
-        Some(w) => {
+        Some((w, from)) => {
             let names: Vec<String> = list.iter().map(|a| a.get_info().name).collect();
             list.into_iter().find(|a| a.get_info().name.to_lowercase().contains(&w.to_lowercase())).ok_or_else(|| {
                 GpuError::NoMatch {
+                    from,
                     wanted: w,
                     available: if names.is_empty() { "none".into() } else { names.join(", ") },
                 }

@@ -403,6 +403,10 @@ impl<'a, H: Hooks> Warp<'a, H> {
                 self.broken.push(Mask::NONE);
                 let mut lanes = live;
                 loop {
+                    if self.mem.stopped() {
+                        self.returned = self.returned.or(live);
+                        break;
+                    }
                     let mut active = Mask::NONE;
                     for l in lanes.and_not(self.returned).and_not(self.broken_top()).lanes() {
                         if self.reg(*var, l) < self.reg(*to, l) {
@@ -426,6 +430,10 @@ impl<'a, H: Hooks> Warp<'a, H> {
                 let mut lanes = live;
                 let mut exhausted = Mask::NONE;
                 loop {
+                    if self.mem.stopped() {
+                        self.returned = self.returned.or(live);
+                        break;
+                    }
                     let mut active = lanes.and_not(self.returned).and_not(self.broken_top());
                     if !active.any() {
                         break;

@@ -15,14 +15,16 @@ pub mod mask;
 pub mod memory;
 pub mod schedule;
 pub mod sync;
+pub mod watchdog;
 
 use code::Code;
 use megaloop::geometry::Geometry;
-use megaloop::host::{check_launch, Backend, BackendError, HostService, Outcome, RunReport};
+use megaloop::host::{check_launch, Backend, BackendError, HostService, Outcome, RunReport, DEFAULT_RUN_TIMEOUT};
 use megaloop::ir::ValidProgram;
 use memory::Memory;
 use schedule::deterministic::Trace;
-use std::time::Instant;
+use watchdog::Stop;
+use std::time::{Duration, Instant};
 
 /// A failure of the simulator (not of the program).
 #[derive(Debug, thiserror::Error)]
@@ -84,12 +86,14 @@ pub struct SimBackend {
     /// The programs compiled last and their code (a few: runs of one ring, and of the
     /// few programs a fuzzer or a test suite cycles through, reuse them).
     compiled: Vec<(u64, std::sync::Arc<Code>)>,
+    /// How long one run may take before the watchdog stops its lanes.
+    timeout: Duration,
 }
 
 impl SimBackend {
     /// A simulator with the given schedule.
     pub fn new(schedule: Schedule) -> SimBackend {
-        SimBackend { schedule, last_trace: None, compiled: Vec::new() }
+        SimBackend { schedule, last_trace: None, compiled: Vec::new(), timeout: DEFAULT_RUN_TIMEOUT }
     }
 
     /// The trace of the last deterministic run.
@@ -104,6 +108,10 @@ impl Backend for SimBackend {
             Schedule::Parallel => "sim-parallel".into(),
             Schedule::Deterministic { seed } => format!("sim-det:{seed}"),
         }
+    }
+
+    fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
     }
 
     fn run(
@@ -129,14 +137,25 @@ impl Backend for SimBackend {
         };
         let mem = Memory::from_host(buffers);
         let lanes_start = Instant::now();
+        let watch = watchdog::watch(mem.stop_flag().clone(), self.timeout);
         let exhausted = match self.schedule {
-            Schedule::Parallel => schedule::parallel::run(&code, &mem, geometry, service)?,
+            Schedule::Parallel => schedule::parallel::run(&code, &mem, geometry, service),
             Schedule::Deterministic { seed } => {
-                let (lanes, trace) = schedule::deterministic::run(&code, &mem, geometry, seed, service)?;
-                self.last_trace = Some(trace);
-                lanes
+                schedule::deterministic::run(&code, &mem, geometry, seed, service).map(|(lanes, trace)| {
+                    self.last_trace = Some(trace);
+                    lanes
+                })
             }
         };
+        drop(watch);
+        let exhausted = exhausted?;
+        // A stopped run's words are those of lanes cut short: the host's buffers stay as
+        // they were, so the epoch can be run again.
+        match mem.stop_flag().reason() {
+            Some(Stop::Timeout) => return Err(BackendError::Timeout(self.timeout)),
+            Some(Stop::Interrupt) => return Err(BackendError::Interrupted),
+            None => {}
+        }
         let lanes_ran = lanes_start.elapsed();
         for (b, decl) in program.buffers.iter().enumerate() {
             if let Some(r) = decl.readback {

@@ -5,17 +5,36 @@
 use crate::sync::{AtomicU32, Ordering::Relaxed};
 #[cfg(not(loom))]
 use megaloop::host::io::RawRegion;
+use crate::watchdog::StopFlag;
 use megaloop::host::LiveMemory;
 
-/// Buffers of atomic words.
+/// Buffers of atomic words, and the run's stop flag.
 pub struct Memory {
     buffers: Vec<Box<[AtomicU32]>>,
+    /// Set by the watchdog (a timeout, an interrupt): every lane leaves at its next loop
+    /// iteration. A std atomic even under loom: it is the host's, not the model's.
+    stop: std::sync::Arc<StopFlag>,
 }
 
 impl Memory {
     /// Memory holding a copy of the host's buffers.
     pub fn from_host(buffers: &[Vec<u32>]) -> Memory {
-        Memory { buffers: buffers.iter().map(|b| b.iter().map(|&w| AtomicU32::new(w)).collect()).collect() }
+        Memory {
+            buffers: buffers.iter().map(|b| b.iter().map(|&w| AtomicU32::new(w)).collect()).collect(),
+            stop: Default::default(),
+        }
+    }
+
+    /// The run's stop flag: once set, every lane leaves at its next loop iteration, and
+    /// the run's words are meaningless (never read back).
+    pub fn stop_flag(&self) -> &std::sync::Arc<StopFlag> {
+        &self.stop
+    }
+
+    /// Whether the run was stopped.
+    #[inline]
+    pub fn stopped(&self) -> bool {
+        self.stop.is_stopped()
     }
 
     /// Copy words `range` of buffer `b` back to the host.

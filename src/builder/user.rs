@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 /// wraps the body so the slot first requests that IO and parks as WAIT_IO, and the body
 /// runs when the host has re-published it with the request completed OK (spec 2.8).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UserHandler {
     /// Name for reports.
     pub name: String,

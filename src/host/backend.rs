@@ -91,9 +91,12 @@ pub enum BackendError {
     /// The device failed (lost, out of memory, driver error).
     #[error("device error: {0}")]
     Device(String),
-    /// The run did not finish in time.
-    #[error("the run did not finish within {0:?}")]
+    /// The run did not finish in time (`--timeout`).
+    #[error("the run did not finish within {0:?} (--timeout)")]
     Timeout(Duration),
+    /// The run was stopped on request (SIGINT).
+    #[error("interrupted")]
+    Interrupted,
     /// A bug in the backend itself.
     #[error("internal backend error (a megaloop bug, please report): {0}")]
     Internal(String),
@@ -146,10 +149,28 @@ pub trait HostService: Send {
     }
 }
 
+/// How long one run (one epoch's dispatch) may take by default before the backend's
+/// watchdog stops it and reports [`BackendError::Timeout`].
+pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// An executor of validated programs.
 pub trait Backend {
     /// A name for reports (`sim-parallel`, `gpu:NVIDIA H200`).
     fn name(&self) -> String;
+
+    /// How long one run may take before it is stopped and reported as
+    /// [`BackendError::Timeout`] (default [`DEFAULT_RUN_TIMEOUT`]). A run stopped this way
+    /// leaves the host's buffers as they were.
+    fn set_timeout(&mut self, timeout: Duration);
+
+    /// After `error` ended a run: make the backend usable again (a GPU backend opens a
+    /// new device after a lost device or a timeout) and say whether running the same
+    /// epoch again may succeed. `Ok(false)`: the failure is the program's own (the
+    /// simulator is deterministic about a timeout) or cannot be recovered from.
+    fn recover(&mut self, error: &BackendError) -> Result<bool, BackendError> {
+        let _ = error;
+        Ok(false)
+    }
 
     /// How many workgroups of `workgroup_size` lanes are known to be co-resident (a
     /// persistent launch must not use more); `None` when every workgroup makes progress

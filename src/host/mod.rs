@@ -3,13 +3,16 @@
 //! workloads.
 
 pub mod backend;
+pub mod interrupt;
 pub mod io;
 pub mod ring;
 pub mod runner;
 pub mod staging;
 pub mod stream;
+pub mod trust;
 pub mod workload;
 
 pub use backend::{
     check_buffers, check_launch, Backend, BackendError, ExhaustedLane, HostService, LiveMemory, Outcome, RunReport,
+    DEFAULT_RUN_TIMEOUT,
 };

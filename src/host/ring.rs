@@ -40,6 +40,14 @@ pub enum HostError {
         /// The id.
         tenant: u32,
     },
+    /// A stop was requested (SIGINT) before the epoch numbered `epoch` ran.
+    #[error("interrupted before epoch {epoch}: {settled} slot(s) had settled in the epochs that ran")]
+    Interrupted {
+        /// The epoch that did not run.
+        epoch: u32,
+        /// Slots settled before.
+        settled: u64,
+    },
     /// Heap contents that do not fit.
     #[error("heap write of {len} words at {start} does not fit the heap of {words} words")]
     HeapRange {
@@ -71,7 +79,14 @@ pub struct EpochReport {
     pub shutdown: bool,
     /// Lanes cut off by the driver (LOOP_CUTOFF).
     pub loop_cutoff: u32,
+    /// Times the backend failed during this epoch (a lost device, a timeout), recovered,
+    /// and the epoch ran again from the host's copy of the buffers.
+    #[serde(default)]
+    pub recoveries: u32,
 }
+
+/// Most times one epoch is run again after its backend failed and recovered.
+pub const MAX_RECOVERIES: u32 = 2;
 
 /// The host side of one megakernel instance.
 #[derive(Clone)]
@@ -270,8 +285,26 @@ impl Ring {
         for word in [CTRL_SETTLED, CTRL_FUEL_EXHAUSTED, CTRL_LOOP_CUTOFF] {
             self.set_control_word(word, 0);
         }
-        let service = io.as_deref_mut().map(|s| s.as_host_service());
-        let report = backend.run(&self.program, geometry, &mut self.buffers, service)?;
+        let mut recoveries = 0;
+        let report = loop {
+            let mark = io.as_deref().map(|s| s.mark());
+            let service = io.as_deref_mut().map(|s| s.as_host_service());
+            match backend.run(&self.program, geometry, &mut self.buffers, service) {
+                Ok(report) => break report,
+                // A failed run left the host's buffers as they were: after the backend
+                // recovers, the epoch runs again from them, with the IO service's record
+                // rewound to where the epoch began (requests it served during the failed
+                // run are served again, once).
+                Err(e) if recoveries < MAX_RECOVERIES && backend.recover(&e)? => {
+                    tracing::warn!("epoch {}: {e}; the backend recovered, running the epoch again", self.epoch);
+                    recoveries += 1;
+                    if let (Some(io), Some(mark)) = (io.as_deref_mut(), mark) {
+                        io.rewind(mark);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         // Reopen: the IO service re-publishes parked slots between epochs too.
         self.buffers[CONTROL][CTRL_DRAIN_TARGET as usize] &= !DRAIN_TARGET_CLOSED;
         if let Some(io) = io {
@@ -297,6 +330,7 @@ impl Ring {
             device_time: report.device_time,
             shutdown,
             loop_cutoff: control[CTRL_LOOP_CUTOFF as usize],
+            recoveries,
         };
         self.epoch += 1;
         Ok(epoch)
@@ -323,11 +357,15 @@ impl Ring {
         mut io: Option<&mut (dyn IoEpochService + '_)>,
         max_epochs: u32,
     ) -> Result<Vec<EpochReport>, HostError> {
-        let mut reports = Vec::new();
+        let mut reports: Vec<EpochReport> = Vec::new();
         for _ in 0..max_epochs {
             let runnable = self.runnable_slots()?;
             if runnable.0 == 0 {
                 break;
+            }
+            if crate::host::interrupt::requested() {
+                let settled = reports.iter().map(|e| u64::from(e.settled)).sum();
+                return Err(HostError::Interrupted { epoch: self.epoch, settled });
             }
             reports.push(self.run_epoch_for(runnable, backend, geometry, io.as_deref_mut())?);
             self.republish_parked()?;
@@ -366,7 +404,14 @@ pub trait IoEpochService {
     fn end_epoch(&mut self, mem: &dyn crate::host::LiveMemory);
     /// Whether some request waits to be served.
     fn has_requests(&self, mem: &dyn crate::host::LiveMemory) -> bool;
+    /// Where the service's record stands (before an epoch runs).
+    fn mark(&self) -> IoMark;
+    /// Forget what the service recorded since `mark` (the epoch's run failed and runs
+    /// again from the host's buffers as they were at `mark`).
+    fn rewind(&mut self, mark: IoMark);
 }
+
+pub use crate::host::io::service::IoMark;
 
 impl<E: IoEngine> IoEpochService for IoQueueService<E> {
     fn as_host_service(&mut self) -> &mut dyn HostService {
@@ -377,5 +422,11 @@ impl<E: IoEngine> IoEpochService for IoQueueService<E> {
     }
     fn has_requests(&self, mem: &dyn crate::host::LiveMemory) -> bool {
         IoQueueService::<E>::has_requests(mem)
+    }
+    fn mark(&self) -> IoMark {
+        IoQueueService::mark(self)
+    }
+    fn rewind(&mut self, mark: IoMark) {
+        IoQueueService::rewind(self, mark)
     }
 }

@@ -6,6 +6,7 @@ use crate::builder::{Mode, PlantedFault};
 use crate::geometry::Geometry;
 use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoEngine, IoQueueService};
 use crate::host::ring::{EpochReport, Ring};
+use crate::host::trust::{cut_off, trust_drain, Untrusted};
 use crate::host::workload::{Workload, WorkloadError};
 use crate::host::Backend;
 use std::time::{Duration, Instant};
@@ -33,6 +34,10 @@ pub struct RunConfig {
     /// Divides the fuel cap [`RunConfig::fit`] derives (1 by default): a run whose lanes a
     /// driver cut off anyway is run again with a larger divisor ([`with_cutoff_retries`]).
     pub fuel_cap_divisor: u32,
+    /// Most loop iterations one slot's handler may count against a driver's loop limit
+    /// (0: the built-in handlers' few). A workload whose handlers loop long (the stream
+    /// checksum's CRC loops) says so, and [`RunConfig::fit`] caps fuel to match.
+    pub slot_loop_cost: u32,
 }
 
 impl RunConfig {
@@ -50,6 +55,7 @@ impl RunConfig {
             planted_fault: None,
             io_engine: EngineChoice::Auto,
             fuel_cap_divisor: 1,
+            slot_loop_cost: 0,
         }
     }
 
@@ -98,7 +104,8 @@ impl RunConfig {
             let per_round = match self.mode {
                 Mode::Priority => slots.saturating_mul(10).saturating_add(128),
                 Mode::Once | Mode::Persistent | Mode::Jit => 8,
-            };
+            }
+            .saturating_add(self.slot_loop_cost);
             let divisor = self.fuel_cap_divisor.max(1);
             self.fuel_cap = Some((limit / per_round.max(1) / divisor).max(1));
         }
@@ -125,9 +132,27 @@ pub struct WorkloadRun {
 }
 
 impl WorkloadRun {
-    /// Whether a driver cut some lane off in some epoch (the run cannot be trusted).
-    pub fn cut_off(&self) -> bool {
-        self.epochs.iter().any(|e| matches!(e.outcome, crate::host::Outcome::CutOff { .. }) || e.loop_cutoff > 0)
+    /// `Ok` when the drain may be trusted ([`crate::host::trust`]).
+    pub fn trust(&self) -> Result<(), Untrusted> {
+        trust_drain(&self.ring, &self.epochs)
+    }
+}
+
+/// A run [`with_cutoff_retries`] can judge and re-run: its epochs, and where to record the
+/// re-runs it took.
+pub trait EpochRun {
+    /// Every epoch of the run.
+    fn epochs(&self) -> &[EpochReport];
+    /// Record how many times the run was started again.
+    fn set_cutoff_retries(&mut self, retries: u32);
+}
+
+impl EpochRun for WorkloadRun {
+    fn epochs(&self) -> &[EpochReport] {
+        &self.epochs
+    }
+    fn set_cutoff_retries(&mut self, retries: u32) {
+        self.cutoff_retries = retries;
     }
 }
 
@@ -229,17 +254,17 @@ pub const CUTOFF_RETRIES: u32 = 3;
 /// never trusted (a lane may have stopped inside a handler), so nothing of it is kept;
 /// the run returned says how many re-runs it took, and is still cut off if every
 /// attempt was.
-pub fn with_cutoff_retries<E>(
+pub fn with_cutoff_retries<R: EpochRun, E>(
     config: &RunConfig,
-    mut attempt: impl FnMut(&RunConfig) -> Result<WorkloadRun, E>,
-) -> Result<WorkloadRun, E> {
+    mut attempt: impl FnMut(&RunConfig) -> Result<R, E>,
+) -> Result<R, E> {
     let mut config = config.clone();
     let mut retries = 0;
     loop {
         let mut run = attempt(&config)?;
-        run.cutoff_retries = retries;
+        run.set_cutoff_retries(retries);
         // Fuel bounds a lane's work per dispatch only in the persistent modes.
-        if !run.cut_off() || retries == CUTOFF_RETRIES || !config.mode.is_persistent() {
+        if cut_off(run.epochs()).is_none() || retries == CUTOFF_RETRIES || !config.mode.is_persistent() {
             return Ok(run);
         }
         tracing::info!("lanes were cut off by the driver; running again with a quarter of the fuel per dispatch");

@@ -4,7 +4,7 @@
 //! Slots are placed in the ring in priority order (stable), and the priority partition
 //! offsets are set to match, so every mode sees the same ring.
 
-use crate::builder::{BuildOptions, Mode, UserHandler};
+use crate::builder::{BuildOptions, Mode, UserHandler, MAX_SLOTS};
 use crate::host::io::{FileAccess, FileTable};
 use crate::host::ring::{HostError, Ring};
 use crate::protocol::control::priority_offsets;
@@ -28,6 +28,7 @@ pub enum OpcodeSpec {
 
 /// One slot of a workload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SlotSpec {
     /// Opcode.
     pub opcode: OpcodeSpec,
@@ -48,6 +49,7 @@ fn normal() -> u32 {
 
 /// A tenant's mask (non-zero authorises).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TenantSpec {
     /// Tenant id (below 29).
     pub id: u32,
@@ -57,6 +59,7 @@ pub struct TenantSpec {
 
 /// Initial heap words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HeapInit {
     /// First word.
     pub at: usize,
@@ -68,6 +71,7 @@ pub struct HeapInit {
 /// opened keeps its handle, and requests on it complete with ERROR.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum FileSpec {
     /// An existing file, read-only.
     Path(PathBuf),
@@ -113,6 +117,9 @@ impl FileSpec {
     }
 }
 
+/// Largest `generated` file: its bytes are made in memory before they are written.
+pub const MAX_GENERATED_FILE_BYTES: u64 = 1 << 30;
+
 /// The bytes of a generated file.
 pub fn generated_bytes(len: u64, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -128,6 +135,7 @@ pub fn generated_bytes(len: u64, seed: u64) -> Vec<u8> {
 
 /// A workload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Workload {
     /// Name for reports.
     pub name: String,
@@ -193,8 +201,15 @@ impl Workload {
         crate::json::from_str(&text).map_err(|cause| WorkloadError::Parse { path: path.into(), cause })
     }
 
-    /// A built-in workload of `slots` slots.
+    /// A built-in workload of `slots` slots (1 to [`MAX_SLOTS`], checked before anything
+    /// is made).
     pub fn builtin(name: &str, slots: u32) -> Result<Workload, WorkloadError> {
+        if !(1..=MAX_SLOTS).contains(&slots) {
+            return Err(WorkloadError::Invalid {
+                workload: name.to_string(),
+                message: format!("--slots {slots}: a ring holds 1 to {MAX_SLOTS} slots"),
+            });
+        }
         match name {
             "mixed" => Ok(Workload::mixed(slots)),
             "trivial" => Ok(Workload::trivial(slots)),
@@ -271,8 +286,33 @@ impl Workload {
         WorkloadError::Invalid { workload: self.name.clone(), message }
     }
 
+    /// Check what the JSON form cannot say: the ring holds the slots, no tenant id is
+    /// given twice, every generated file fits in memory. Every path that loads a workload
+    /// ([`Workload::ring`]) checks this first.
+    pub fn check(&self) -> Result<(), WorkloadError> {
+        if self.slots.len() > MAX_SLOTS as usize {
+            return Err(self.invalid(format!("slots: {} slots; a ring holds at most {MAX_SLOTS}", self.slots.len())));
+        }
+        for (k, t) in self.tenants.iter().enumerate() {
+            if let Some(first) = self.tenants[..k].iter().position(|u| u.id == t.id) {
+                return Err(self.invalid(format!("tenants[{k}]: tenant {} is already given at tenants[{first}]", t.id)));
+            }
+        }
+        for (k, f) in self.files.iter().enumerate() {
+            if let FileSpec::Generated { len, .. } = f {
+                if *len > MAX_GENERATED_FILE_BYTES {
+                    return Err(self.invalid(format!(
+                        "files[{k}].generated.len: {len} bytes; a generated file has at most {MAX_GENERATED_FILE_BYTES}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The resolved slots, in ring order (stable by priority).
     pub fn ring_slots(&self) -> Result<Vec<Slot>, WorkloadError> {
+        self.check()?;
         let mut slots = Vec::with_capacity(self.slots.len());
         for (i, s) in self.slots.iter().enumerate() {
             let op = match &s.opcode {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// A whole megakernel program.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub struct Program {
     /// A name used in reports and as the WGSL entry point's comment.
     pub name: String,
@@ -37,6 +38,7 @@ pub enum Access {
 /// A half-open range of word indices `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub struct WordRange {
     /// First word.
     pub start: u32,
@@ -47,6 +49,7 @@ pub struct WordRange {
 /// A storage buffer of u32 words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub struct BufferDecl {
     /// Identifier used by loads, stores and atomics.
     pub name: String,
@@ -67,6 +70,7 @@ pub type Block = Vec<Stmt>;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum Stmt {
     /// Declare a mutable variable of type `ty`, initialised to `value`.
     Let {
@@ -154,6 +158,7 @@ pub enum Stmt {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum Expr {
     /// A constant.
     Literal(Literal),

@@ -10,7 +10,6 @@ use megaloop::builder::Mode;
 use megaloop::host::io::buffer_index;
 use megaloop::host::runner::{prepare, with_cutoff_retries, RunConfig, WorkloadRun};
 use megaloop::host::workload::Workload;
-use megaloop::host::Outcome;
 use megaloop::protocol::layout::*;
 use serde::Serialize;
 
@@ -206,21 +205,10 @@ pub fn invariants(run: &WorkloadRun) -> Vec<String> {
     failures
 }
 
-/// The drain finished and can be trusted: no lane cut off by a driver, nothing runnable
-/// left.
+/// The drain finished and can be trusted ([`megaloop::host::trust`]): no lane cut off by
+/// a driver, nothing runnable left.
 pub fn drain_invariants(run: &WorkloadRun) -> Vec<String> {
-    let mut failures = Vec::new();
-    let words = &run.ring.buffers()[buffer_index::CONTROL];
-    let cutoff: usize = run.epochs.iter().filter(|e| matches!(e.outcome, Outcome::CutOff { .. })).count();
-    if cutoff > 0 || words[CTRL_LOOP_CUTOFF as usize] != 0 {
-        failures.push(format!("{cutoff} epochs had lanes cut off by the driver: the drain cannot be trusted"));
-    }
-    match run.ring.runnable() {
-        Ok(0) => {}
-        Ok(n) => failures.push(format!("{n} runnable slots left after the drain")),
-        Err(e) => failures.push(format!("ring does not decode: {e}")),
-    }
-    failures
+    run.trust().err().map(|u| u.0.iter().map(ToString::to_string).collect()).unwrap_or_default()
 }
 
 /// The schedule-dependent words are within their bounds, however far the run got: the

@@ -7,7 +7,8 @@
 
 use crate::engine::Instance;
 use megaloop::builder::Mode;
-use megaloop::host::runner::{prepare, RunConfig};
+use megaloop::host::runner::{prepare, with_cutoff_retries, RunConfig};
+use megaloop::host::Backend;
 use megaloop::host::workload::{FileSpec, Workload};
 use megaloop::protocol::status::{Action, Status};
 use serde::{Deserialize, Serialize};
@@ -220,15 +221,26 @@ fn check_words(out: &mut Vec<String>, what: &str, words: &[u32], want: &BTreeMap
     }
 }
 
-/// Run `vector` on one engine in `mode`: `Ok` or every way the final state differs.
-pub fn run_vector(vector: &Vector, instance: &mut Instance, mode: Mode) -> Result<(), Vec<String>> {
+/// A vector's run up to its checks: the ring, the IO completions, the epochs, and the
+/// host actions that did not do what the vector expects.
+struct VectorRun {
+    ring: megaloop::host::ring::Ring,
+    io: Vec<megaloop::host::io::IoCompletion>,
+    epochs: Vec<megaloop::host::ring::EpochReport>,
+    failures: Vec<String>,
+}
+
+impl megaloop::host::runner::EpochRun for VectorRun {
+    fn epochs(&self) -> &[megaloop::host::ring::EpochReport] {
+        &self.epochs
+    }
+    fn set_cutoff_retries(&mut self, _retries: u32) {}
+}
+
+/// Run `vector` on `backend` with `config`: prepare, host actions, epochs or a drain.
+fn run_steps(vector: &Vector, backend: &mut dyn Backend, config: &RunConfig) -> Result<VectorRun, Vec<String>> {
     let one = |e: String| vec![e];
-    let backend = instance.backend.as_mut().map_err(|e| one(e.clone()))?;
-    let mut config = RunConfig::new(mode);
-    config.workgroup_size = vector.workgroup_size;
-    config.max_workgroups = vector.workgroups;
-    let config = instance.engine.config(&config);
-    let mut prepared = prepare(&vector.workload, &config, backend.as_mut()).map_err(|e| one(e.to_string()))?;
+    let mut prepared = prepare(&vector.workload, config, backend).map_err(|e| one(e.to_string()))?;
     for (&index, &value) in &vector.control {
         prepared.ring.set_control_word(index, value);
     }
@@ -249,18 +261,37 @@ pub fn run_vector(vector: &Vector, instance: &mut Instance, mode: Mode) -> Resul
             ));
         }
     }
-    let (ring, io) = match vector.epochs {
+    match vector.epochs {
         Some(epochs) => {
+            let mut reports = Vec::new();
             for _ in 0..epochs {
-                prepared.ring.run_epoch(backend.as_mut(), prepared.geometry, None).map_err(|e| one(e.to_string()))?;
+                let report = prepared.ring.run_epoch(backend, prepared.geometry, None);
+                reports.push(report.map_err(|e| one(e.to_string()))?);
             }
-            (prepared.ring, vec![])
+            Ok(VectorRun { ring: prepared.ring, io: vec![], epochs: reports, failures })
         }
         None => {
-            let run = prepared.drain(backend.as_mut(), config.max_epochs).map_err(|e| one(e.to_string()))?;
-            (run.ring, run.io)
+            let run = prepared.drain(backend, config.max_epochs).map_err(|e| one(e.to_string()))?;
+            Ok(VectorRun { ring: run.ring, io: run.io, epochs: run.epochs, failures })
         }
-    };
+    }
+}
+
+/// Run `vector` on one engine in `mode`: `Ok` or every way the final state differs. A run
+/// a driver cut short is run again with less fuel per dispatch, as every command does
+/// ([`with_cutoff_retries`]), and is never judged while still cut off.
+pub fn run_vector(vector: &Vector, instance: &mut Instance, mode: Mode) -> Result<(), Vec<String>> {
+    let one = |e: String| vec![e];
+    let backend = instance.backend.as_mut().map_err(|e| one(e.clone()))?;
+    let mut config = RunConfig::new(mode);
+    config.workgroup_size = vector.workgroup_size;
+    config.max_workgroups = vector.workgroups;
+    let config = instance.engine.config(&config);
+    let VectorRun { ring, io, epochs, mut failures } =
+        with_cutoff_retries(&config, |config| run_steps(vector, backend.as_mut(), config))?;
+    if let Some(doubt) = megaloop::host::trust::cut_off(&epochs) {
+        return Err(one(format!("the run cannot be trusted: {doubt}")));
+    }
     let e = &vector.expect;
     let slots = ring.slots().map_err(|e| one(e.to_string()))?;
     let c = ring.control().map_err(|e| one(e.to_string()))?;

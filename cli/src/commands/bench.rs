@@ -59,6 +59,11 @@ pub struct Args {
     json: bool,
 }
 
+/// Longest warm-up `--warmup-s` takes (an hour).
+const MAX_WARMUP_S: f64 = 3600.0;
+/// Most `--repeat` repetitions.
+const MAX_REPEAT: u32 = 10_000;
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -68,6 +73,13 @@ fn median(mut v: Vec<Duration>) -> Duration {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let slots = positive("--slots", args.slots)?;
     let repeat = positive("--repeat", args.repeat)?;
+    ensure!(
+        args.warmup_s.is_finite() && (0.0..=MAX_WARMUP_S).contains(&args.warmup_s),
+        "--warmup-s {}: give a number of seconds from 0 to {MAX_WARMUP_S}",
+        args.warmup_s
+    );
+    ensure!(repeat <= MAX_REPEAT, "--repeat {repeat}: at most {MAX_REPEAT}");
+    let workload = Workload::builtin("trivial", slots)?;
     let modes: Vec<Mode> = if args.mode.is_empty() {
         if args.io_file.is_some() {
             vec![Mode::Once]
@@ -77,13 +89,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.mode.iter().map(|&m| m.into()).collect()
     };
-    let workload = Workload::trivial(slots);
     let mut gpu = None;
     let mut other = None;
     let backend: &mut dyn Backend = if args.target.backend == BackendChoice::Gpu {
-        gpu.insert(megaloop_gpu::GpuBackend::new(args.target.adapter.as_deref())?)
+        let g = gpu.insert(megaloop_gpu::GpuBackend::new(args.target.adapter.as_deref())?);
+        g.timeout = args.target.timeout.duration()?;
+        g
     } else {
-        other.insert(make_backend(args.target.backend, 0, args.target.adapter.as_deref())?).as_mut()
+        other.insert(make_backend(&args.target, 0)?).as_mut()
     };
     if let Some(path) = &args.io_file {
         let config = run_config(modes[0], args.target.backend, args.workgroup_size, args.workgroups)?;
@@ -109,6 +122,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             // loop iterations (lavapipe), as many epochs as it takes, all timed.
             let mut r = ring.clone();
             let reports = r.drain(backend, geometry, None, config.max_epochs)?;
+            megaloop::host::trust::trust_drain(&r, &reports)
+                .map_err(|u| anyhow::anyhow!("{} mode: not a valid measurement: {u}", mode.name()))?;
             let settled: u32 = reports.iter().map(|e| e.settled).sum();
             ensure!(
                 settled == slots,

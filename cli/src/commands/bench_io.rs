@@ -50,6 +50,8 @@ pub fn bench_io(
     config: &RunConfig,
 ) -> anyhow::Result<serde_json::Value> {
     let engine: EngineChoice = io.into();
+    // A pipe or device has no end to measure against (`/dev/zero` reads for ever).
+    megaloop::host::io::files::check_regular(path)?;
     let bytes = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?.len();
     // Untimed: page cache, pipeline compilation.
     // The file's CRC-32, computed here on the host, checks every measured run.

@@ -101,6 +101,8 @@ pub struct BackendArgs {
     /// GPU adapter (a name substring; default: `MEGALOOP_ADAPTER`, else the best adapter).
     #[arg(long)]
     pub adapter: Option<String>,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 /// A run configuration for `mode` on `backend` with the CLI's workgroup flags: an explicit
@@ -114,7 +116,7 @@ pub fn run_config(
     workgroups: Option<u32>,
 ) -> anyhow::Result<RunConfig> {
     let mut config = RunConfig::new(mode);
-    config.workgroup_size = positive("--workgroup-size", workgroup_size)?;
+    config.workgroup_size = workgroup_size_flag("--workgroup-size", workgroup_size)?;
     match (workgroups, backend) {
         (Some(w), _) => config.max_workgroups = positive("--workgroups", w)?,
         (None, BackendChoice::SimDet) => config.max_workgroups = 4,
@@ -124,13 +126,49 @@ pub fn run_config(
     Ok(config)
 }
 
-/// Make the chosen backend (`adapter` picks a GPU adapter by name).
-pub fn make_backend(choice: BackendChoice, seed: u64, adapter: Option<&str>) -> anyhow::Result<Box<dyn Backend>> {
-    Ok(match choice {
+/// Make the chosen backend (`--adapter` picks a GPU adapter by name) with the watchdog's
+/// `--timeout`.
+pub fn make_backend(target: &BackendArgs, seed: u64) -> anyhow::Result<Box<dyn Backend>> {
+    let timeout = target.timeout.duration()?;
+    let mut backend: Box<dyn Backend> = match target.backend {
         BackendChoice::Sim => Box::new(SimBackend::new(Schedule::Parallel)),
         BackendChoice::SimDet => Box::new(SimBackend::new(Schedule::Deterministic { seed })),
-        BackendChoice::Gpu => Box::new(megaloop_gpu::GpuBackend::new(adapter)?),
-    })
+        BackendChoice::Gpu => Box::new(megaloop_gpu::GpuBackend::new(target.adapter.as_deref())?),
+    };
+    backend.set_timeout(timeout);
+    Ok(backend)
+}
+
+/// Check a workgroup-size flag: 1 to the IR's largest workgroup.
+pub fn workgroup_size_flag(flag: &str, size: u32) -> anyhow::Result<u32> {
+    let max = megaloop::ir::validate::MAX_WORKGROUP_SIZE;
+    anyhow::ensure!((1..=max).contains(&size), "{flag} {size}: a workgroup has 1 to {max} lanes");
+    Ok(size)
+}
+
+/// The per-run watchdog flag every command that runs programs takes.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct TimeoutArgs {
+    /// Seconds one epoch may run before it is stopped and reported as a timeout (on the
+    /// simulator and the GPU alike).
+    #[arg(long, default_value_t = megaloop::host::DEFAULT_RUN_TIMEOUT.as_secs_f64())]
+    pub timeout: f64,
+}
+
+impl TimeoutArgs {
+    /// Longest `--timeout` (a day).
+    const MAX_S: f64 = 86_400.0;
+
+    /// The timeout, checked.
+    pub fn duration(&self) -> anyhow::Result<std::time::Duration> {
+        anyhow::ensure!(
+            self.timeout.is_finite() && self.timeout > 0.0 && self.timeout <= Self::MAX_S,
+            "--timeout {}: give seconds above 0 and at most {}",
+            self.timeout,
+            Self::MAX_S
+        );
+        Ok(std::time::Duration::from_secs_f64(self.timeout))
+    }
 }
 
 /// Parse a count that must be positive.

@@ -3,6 +3,7 @@
 //! Exit 0 when every run passed or failed as its vector expects, 1 otherwise, 2 on bad
 //! input.
 
+use crate::commands::common::TimeoutArgs;
 use crate::commands::progress;
 use megaloop_conformance::engine::{Engine, Instance};
 use megaloop_conformance::vectors::{corpus_dir, filtered, junit, load_corpus, run_named, VectorResult, Verdict};
@@ -46,15 +47,32 @@ pub struct Args {
     /// Write a JUnit XML report to this file.
     #[arg(long)]
     junit: Option<PathBuf>,
+    #[command(flatten)]
+    timeout: TimeoutArgs,
+}
+
+/// Create (truncate) each report file now, so an unwritable path is an error before the
+/// run rather than after it.
+fn open_reports(paths: &[&Option<PathBuf>]) -> anyhow::Result<()> {
+    for path in paths.iter().filter_map(|p| p.as_ref()) {
+        std::fs::write(path, "").map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Run the corpus.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let timeout = args.timeout.duration()?;
     let dir = args.vectors.clone().unwrap_or_else(corpus_dir);
     let vectors = filtered(load_corpus(&dir).map_err(anyhow::Error::msg)?, args.filter.as_deref());
     if vectors.is_empty() {
-        anyhow::bail!("no vector in {} matches the filter {:?}", dir.display(), args.filter);
+        match &args.filter {
+            Some(filter) => anyhow::bail!("no vector in {} has `{filter}` in its name", dir.display()),
+            None => anyhow::bail!("no vector in {}", dir.display()),
+        }
     }
+    open_reports(&[&args.json, &args.junit])?;
+    let adapter_named = args.adapter.is_some() || std::env::var_os("MEGALOOP_ADAPTER").is_some();
     let gpu = Engine::Gpu { adapter: args.adapter.clone() };
     let engines = match args.backend {
         Which::Sim => vec![Engine::SimParallel],
@@ -62,15 +80,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Which::Gpu => vec![gpu],
         Which::All => vec![Engine::SimParallel, Engine::SimDet { seed: args.seed }, gpu],
     };
-    let mut results: Vec<VectorResult> = Vec::new();
+    // Every engine is started before any vector runs: a bad `--adapter` is an error at once.
+    let mut instances = Vec::new();
     for engine in engines {
         let mut instance = Instance::new(engine);
-        if let Err(e) = &instance.backend {
-            if args.backend == Which::All && instance.engine.is_gpu() {
+        match &mut instance.backend {
+            // `--backend all` without a GPU runs the simulator alone, unless an adapter was
+            // asked for by name: then a missing one is an error.
+            Err(e) if args.backend == Which::All && instance.engine.is_gpu() && !adapter_named => {
                 eprintln!("note: skipping the GPU engine: {e}");
                 continue;
             }
-            anyhow::bail!("cannot start {}: {e}", instance.engine);
+            Err(e) => anyhow::bail!("cannot start {}: {e}", instance.engine),
+            Ok(backend) => backend.set_timeout(timeout),
+        }
+        instances.push(instance);
+    }
+    let mut results: Vec<VectorResult> = Vec::new();
+    for mut instance in instances {
+        if megaloop::host::interrupt::requested() {
+            break;
         }
         let bar = progress::bar(vectors.len() as u64, &instance.engine.to_string());
         let before = results.len();

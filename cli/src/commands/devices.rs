@@ -21,6 +21,7 @@ pub struct Args {
 
 /// List adapters.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    crate::commands::common::workgroup_size_flag("--workgroup-size", args.workgroup_size)?;
     let mut reports = Vec::new();
     for adapter in adapters() {
         let caps = capabilities(&adapter);

@@ -6,7 +6,8 @@
 //! generators, fuzz targets and tests write, which names its own mode and launch shape);
 //! `--generated SEED` draws the case from a seed.
 
-use crate::commands::common::{ModeChoice, WorkloadArgs};
+use crate::commands::common::{ModeChoice, TimeoutArgs, WorkloadArgs};
+use anyhow::{ensure, Context};
 use crate::commands::progress;
 use megaloop::builder::Mode;
 use megaloop::host::runner::RunConfig;
@@ -38,7 +39,12 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    timeout: TimeoutArgs,
 }
+
+/// Most deterministic-simulator seeds `--seeds` runs (each is a whole run per mode).
+const MAX_SEEDS: u64 = 64;
 
 /// What to run: a workload in some modes with the default launch shape, or a case.
 fn load(args: &Args) -> anyhow::Result<(Workload, Option<Case>)> {
@@ -54,8 +60,27 @@ fn load(args: &Args) -> anyhow::Result<(Workload, Option<Case>)> {
     Ok((args.workload.load()?, None))
 }
 
+/// Everything wrong with the input, found before any engine runs (exit 2, no case file):
+/// the workload loads in every mode (slots, tenants, heap, handlers, files), and every
+/// engine's backend can be made.
+fn check_input(workload: &Workload, modes: &[Mode], instances: &[Instance]) -> anyhow::Result<()> {
+    for &mode in modes {
+        workload
+            .ring(workload.build_options(mode), 1)
+            .with_context(|| format!("the workload cannot run in {} mode", mode.name()))?;
+    }
+    for instance in instances {
+        if let Err(e) = &instance.backend {
+            anyhow::bail!("engine {}: {e}", instance.engine);
+        }
+    }
+    Ok(())
+}
+
 /// Run the comparison.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    ensure!(args.seeds <= MAX_SEEDS, "--seeds {}: at most {MAX_SEEDS} deterministic schedules", args.seeds);
+    let timeout = args.timeout.duration()?;
     let (workload, case) = load(&args)?;
     let modes: Vec<Mode> = match (&case, args.mode.is_empty()) {
         (_, false) => args.mode.iter().map(|&m| m.into()).collect(),
@@ -75,6 +100,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.engine.clone()
     };
     let mut instances: Vec<Instance> = engines.into_iter().map(Instance::new).collect();
+    check_input(&workload, &modes, &instances)?;
+    for backend in instances.iter_mut().filter_map(|i| i.backend.as_mut().ok()) {
+        backend.set_timeout(timeout);
+    }
     let config_for = |mode: Mode| {
         let mut c = RunConfig::new(mode);
         c.max_workgroups = 4;
@@ -83,6 +112,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bar = progress::bar(modes.len() as u64, "diff");
     let mut report = diff(&workload, &[], &mut instances, config_for);
     for &mode in &modes {
+        if megaloop::host::interrupt::requested() {
+            break;
+        }
         bar.set_message(mode.name());
         let one = match &case {
             // A case runs with everything it names (launch shape, fuel, initial statuses).
@@ -94,6 +126,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress::reveal(&bar);
     }
     bar.finish_and_clear();
+    if megaloop::host::interrupt::requested() {
+        // What ran is shown; the exit code (130) says the comparison is incomplete.
+        eprintln!("{}", report.render(20));
+        return Ok(ExitCode::from(130));
+    }
     report.seed = case.as_ref().and_then(|c| c.seed);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -112,9 +149,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
         let dir = std::env::temp_dir().join("megaloop-failures");
         match case.save(&dir) {
-            Ok(path) => eprintln!("reproduce: megaloop diff --workload {}", path.display()),
+            Ok(path) => eprintln!("reproduce: {}", reproduce_line(&path, &modes, &instances)),
             Err(e) => eprintln!("could not save the case to {}: {e}", dir.display()),
         }
     }
     Ok(if report.agrees() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The command that replays a saved case with the same modes and engines.
+fn reproduce_line(path: &std::path::Path, modes: &[Mode], instances: &[Instance]) -> String {
+    let mut line = format!("megaloop diff --workload {}", path.display());
+    for mode in modes {
+        line.push_str(&format!(" --mode {}", mode.name()));
+    }
+    for instance in instances {
+        line.push_str(&format!(" --engine {}", instance.engine));
+    }
+    line
 }

@@ -66,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("--input is for --builtin stream-checksum");
     }
     let workload = args.workload.load()?;
-    let mut backend = make_backend(args.target.backend, args.seed, args.target.adapter.as_deref())?;
+    let mut backend = make_backend(&args.target, args.seed)?;
     let run = run_workload(&workload, backend.as_mut(), &config)?;
     let summary = summarize(&run, &backend.name(), mode, &workload.name)?;
     if args.json {
@@ -74,15 +74,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print_table(&summary);
     }
-    let clean = summary["drained"].as_bool() == Some(true);
-    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    match run.trust() {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(untrusted) => {
+            eprintln!("megaloop run: {untrusted}");
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 /// `run --builtin stream-checksum`: print `crc32 ` and the checksum in 8 hex digits (or
 /// JSON with `crc32`); an IO failure prints every failed request and exits 1.
 fn stream_checksum(args: &Args, config: &megaloop::host::runner::RunConfig) -> anyhow::Result<ExitCode> {
     let Some(input) = &args.input else { bail!("--builtin stream-checksum needs --input FILE") };
-    let mut backend = make_backend(args.target.backend, args.seed, args.target.adapter.as_deref())?;
+    let mut backend = make_backend(&args.target, args.seed)?;
     match stream::stream_checksum(input, args.chunk, backend.as_mut(), config) {
         Ok(report) => {
             if args.json {
@@ -128,6 +133,7 @@ pub fn stream_summary(r: &StreamReport, backend: &str, mode: Mode) -> serde_json
         "chunk": r.chunk,
         "chunks": r.chunks,
         "epochs": r.epochs.len(),
+        "cutoff_retries": r.cutoff_retries,
         "io_engine": r.io_engine,
         "io": r.io_stats,
         "elapsed_s": seconds,
@@ -173,6 +179,8 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         })
         .sum();
     let runnable = run.ring.runnable()?;
+    let doubts: Vec<String> = run.trust().err().map(|u| u.0.iter().map(ToString::to_string).collect()).unwrap_or_default();
+    let trusted = doubts.is_empty();
     Ok(json!({
         "backend": backend,
         "mode": mode.name(),
@@ -203,8 +211,11 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         "cutoff_retries": run.cutoff_retries,
         "runnable_left": runnable,
         "drained": runnable == 0 && cutoff == 0,
+        "trusted": trusted,
+        "untrusted_because": doubts,
         "elapsed_s": elapsed,
-        "slots_per_s": if elapsed > 0.0 { settled as f64 / elapsed } else { 0.0 },
+        // A rate is a result: none from a run that cannot be trusted.
+        "slots_per_s": if trusted && elapsed > 0.0 { json!(settled as f64 / elapsed) } else { serde_json::Value::Null },
     }))
 }
 
@@ -223,11 +234,15 @@ fn print_table(s: &serde_json::Value) {
         "cutoff_retries",
         "runnable_left",
         "drained",
+        "trusted",
     ] {
         println!("  {key:<18} {}", s[key]);
     }
     println!("  {:<18} {:.6}", "elapsed_s", s["elapsed_s"].as_f64().unwrap_or(0.0));
-    println!("  {:<18} {:.0}", "slots_per_s", s["slots_per_s"].as_f64().unwrap_or(0.0));
+    match s["slots_per_s"].as_f64() {
+        Some(rate) => println!("  {:<18} {rate:.0}", "slots_per_s"),
+        None => println!("  {:<18} (none: the run cannot be trusted)", "slots_per_s"),
+    }
     println!("  status counts      {}", s["status_counts"]);
     println!("  per tenant:");
     for t in s["per_tenant"].as_array().into_iter().flatten() {

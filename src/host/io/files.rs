@@ -47,8 +47,13 @@ impl FileTable {
         self.register_with(path, FileAccess::Read)
     }
 
-    /// Open `path` with `access` and register it; returns its handle.
+    /// Open `path` with `access` and register it; returns its handle. Only regular files
+    /// (or a path that does not exist yet, for a WRITE file) are taken: requests address a
+    /// file by offset and a read past its length is an error, so a file must have a length
+    /// that means what it says. A pipe, socket or device is refused before it is opened
+    /// (opening a FIFO without a writer would block for ever).
     pub fn register_with(&mut self, path: &Path, access: FileAccess) -> std::io::Result<u32> {
+        check_regular(path)?;
         let opened = match access {
             FileAccess::Read => File::open(path),
             FileAccess::ReadWrite => OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path),
@@ -138,4 +143,32 @@ impl FileTable {
             FileAccess::Read => Err(IoFailure::NotWritable(handle)),
         }
     }
+}
+
+/// `Ok` when `path` is a regular file or does not exist; an error naming the path and its
+/// kind otherwise.
+pub fn check_regular(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::metadata(path) else { return Ok(()) };
+    let t = meta.file_type();
+    // A directory opens and every read of it fails in the kernel (EISDIR), a clear error.
+    let kind = if t.is_file() || t.is_dir() {
+        return Ok(());
+    } else if t.is_fifo() {
+        "a pipe (FIFO)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "{}: is {kind}; IO requests address a file by offset and length, so only regular files are taken \
+             (copy the data to a file first)",
+            path.display()
+        ),
+    ))
 }

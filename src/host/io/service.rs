@@ -84,6 +84,14 @@ fn entry_word(e: usize, k: u32) -> usize {
     e * IO_ENTRY_WORDS as usize + k as usize
 }
 
+/// A point in an [`IoQueueService`]'s record ([`IoQueueService::mark`]).
+#[derive(Clone, Debug)]
+pub struct IoMark {
+    completions: usize,
+    pending: Vec<(u32, u32)>,
+    stats: IoStats,
+}
+
 /// The IO queue service over an [`IoEngine`].
 pub struct IoQueueService<E: IoEngine> {
     engine: E,
@@ -117,6 +125,19 @@ impl<E: IoEngine> IoQueueService<E> {
         let mut service = Self::new(engine, opts.heap_words);
         service.io_opcodes.extend(opts.user_handlers.iter().filter_map(|h| h.io.map(|op| (h.opcode, op.word()))));
         service
+    }
+
+    /// Where the service's record stands: what [`IoQueueService::rewind`] goes back to.
+    pub fn mark(&self) -> IoMark {
+        IoMark { completions: self.completions.len(), pending: self.pending.clone(), stats: self.stats }
+    }
+
+    /// Forget every completion, pending delivery and count recorded since `mark` (the
+    /// memory the service worked on was thrown away with a failed run).
+    pub fn rewind(&mut self, mark: IoMark) {
+        self.completions.truncate(mark.completions);
+        self.pending = mark.pending;
+        self.stats = mark.stats;
     }
 
     /// The engine's name (`io_uring`, `positioned`).

@@ -15,7 +15,7 @@
 //! Results and wave counters are double-buffered by wave parity.
 
 use crate::builder::{BuildOptions, Mode};
-use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoQueueService, IoStats};
+use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoFailure, IoQueueService, IoStats};
 use crate::host::ring::{EpochReport, HostError, Ring};
 use crate::host::runner::RunConfig;
 use crate::host::Backend;
@@ -87,6 +87,10 @@ pub enum StreamError {
     /// The host or backend failed.
     #[error(transparent)]
     Host(#[from] HostError),
+    /// The run cannot be trusted (lanes cut off by the driver after every retry): no
+    /// checksum is reported.
+    #[error("no checksum: {0}")]
+    Untrusted(#[from] crate::host::trust::Untrusted),
 }
 
 /// What a stream checksum run produced.
@@ -110,6 +114,26 @@ pub struct StreamReport {
     pub io_stats: IoStats,
     /// Wall-clock time from opening the file to the result.
     pub elapsed: Duration,
+    /// How many times the stream was started again because a driver cut lanes off.
+    pub cutoff_retries: u32,
+}
+
+impl crate::host::runner::EpochRun for StreamReport {
+    fn epochs(&self) -> &[EpochReport] {
+        &self.epochs
+    }
+    fn set_cutoff_retries(&mut self, retries: u32) {
+        self.cutoff_retries = retries;
+    }
+}
+
+/// The loop iterations one slot of the stream may count against a driver's loop limit:
+/// a chunk's CRC loops (16 bytes an iteration), or a combine's GF(2) products (two
+/// square-and-multiply operators of 32 x 64 iterations, then 32 a chunk).
+pub fn slot_loop_cost(chunk: u32) -> u32 {
+    let chunk_slot = chunk / 16 + 8;
+    let combine_slot = 2 * 32 * 64 + 32 * WAVE + 64;
+    chunk_slot.max(combine_slot)
 }
 
 /// Build options for the stream checksum with `chunk`-byte chunks in `mode`.
@@ -131,7 +155,9 @@ pub fn check_chunk(chunk: u32) -> Result<(), StreamError> {
 }
 
 /// Compute the CRC-32 of `input` in the megakernel on `backend`, reading `chunk` bytes per
-/// slot through the IO queue.
+/// slot through the IO queue. A stream whose lanes a driver cut off is run again with
+/// less fuel per dispatch ([`crate::host::runner::with_cutoff_retries`]); one still cut
+/// off gives [`StreamError::Untrusted`], never a checksum.
 pub fn stream_checksum(
     input: &Path,
     chunk: u32,
@@ -139,8 +165,27 @@ pub fn stream_checksum(
     config: &RunConfig,
 ) -> Result<StreamReport, StreamError> {
     check_chunk(chunk)?;
+    let mut config = config.clone();
+    config.slot_loop_cost = config.slot_loop_cost.max(slot_loop_cost(chunk));
+    let report = crate::host::runner::with_cutoff_retries(&config, |config| stream_once(input, chunk, backend, config))?;
+    if let Some(doubt) = crate::host::trust::cut_off(&report.epochs) {
+        return Err(crate::host::trust::Untrusted(vec![doubt]).into());
+    }
+    Ok(report)
+}
+
+/// One attempt of [`stream_checksum`]. A wave whose lanes were cut off ends the attempt
+/// early with its epochs (the caller judges them); its checksum is never reported.
+fn stream_once(
+    input: &Path,
+    chunk: u32,
+    backend: &mut dyn Backend,
+    config: &RunConfig,
+) -> Result<StreamReport, StreamError> {
     let start = Instant::now();
     let (files, bytes) = open_input(input)?;
+    let probe = files.get(0).and_then(|f| f.file.try_clone().map_err(|source| IoFailure::Os { handle: 0, offset: 0, source }));
+    let probe = probe.map_err(|e| StreamError::Invalid(e.to_string()))?;
     let chunks = bytes.div_ceil(u64::from(chunk));
     let waves = chunks.div_ceil(u64::from(WAVE));
 
@@ -186,7 +231,11 @@ pub fn stream_checksum(
         let seen = io.completions.len();
         let ran = ring.drain(backend, geometry, Some(&mut io), config.max_epochs)?;
         let ran_epochs = ran.len();
+        let cut_off = crate::host::trust::cut_off(&ran).is_some();
         epochs.extend(ran);
+        if cut_off {
+            break;
+        }
         let mut failed: Vec<String> = io.completions.iter().filter_map(|c| c.message.clone()).collect();
         // A short read means the file shrank after it was measured: the chunk's CRC would
         // cover zero padding, so the result would be wrong.
@@ -211,6 +260,15 @@ pub fn stream_checksum(
             return Err(StreamError::Unfinished { wave: k as u32, left, epochs: ran_epochs, counts });
         }
     }
+    // The length came from the file's metadata: a file that reads on past it (a `/proc`
+    // file says 0) or grew while being read would give the checksum of a prefix.
+    if reads_past(&probe, bytes).map_err(StreamError::Input)? {
+        return Err(StreamError::Invalid(format!(
+            "{}: more bytes than its size said ({bytes}) could be read: the file grew while being read, or its \
+             size is not known from its metadata (a /proc or /sys file); copy it to a regular file first",
+            input.display()
+        )));
+    }
     Ok(StreamReport {
         crc32: ring.heap()[at::RUNNING as usize],
         bytes,
@@ -221,7 +279,15 @@ pub fn stream_checksum(
         io_stats: io.stats,
         io: io.completions,
         elapsed: start.elapsed(),
+        cutoff_retries: 0,
     })
+}
+
+/// Whether `file` has a byte at `offset`.
+fn reads_past(file: &std::fs::File, offset: u64) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut byte = [0u8; 1];
+    Ok(file.read_at(&mut byte, offset)? > 0)
 }
 
 /// Bytes of chunk `c` of a `bytes`-byte file.

@@ -25,6 +25,7 @@ use std::path::Path;
 /// One differential case: a workload, the mode and the launch shape to run it with.
 /// Saved as JSON, it is the replayable file `megaloop diff --workload FILE` takes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Case {
     /// The seed it was drawn from, when it was.
     #[serde(default)]
