@@ -14,6 +14,38 @@ use serde::de::DeserializeOwned;
 /// level of `MAX_NESTING`, plus the file's own), far below what recursion can take.
 pub const MAX_JSON_DEPTH: usize = 1024;
 
+/// Largest document file [`read_document`] reads (a workload of the largest ring is
+/// about a quarter of this).
+pub const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
+
+/// Read a JSON document file: a regular file of at most [`MAX_DOCUMENT_BYTES`] (a pipe or
+/// device is refused before it is opened, so nothing blocks or reads for ever). The
+/// error names the path.
+pub fn read_document(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let named = |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(named)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a directory" } else { "not a regular file (a pipe or device?)" };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{}: is {what}", path.display())));
+    }
+    let too_big = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: larger than {MAX_DOCUMENT_BYTES} bytes", path.display()),
+        )
+    };
+    if meta.len() > MAX_DOCUMENT_BYTES {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path).map_err(named)?.take(MAX_DOCUMENT_BYTES + 1).read_to_string(&mut text).map_err(named)?;
+    if text.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(too_big());
+    }
+    Ok(text)
+}
+
 /// Parse `text` as a `T`, however deeply a valid document nests.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
     from_slice(text.as_bytes())
@@ -71,7 +103,8 @@ mod tests {
     fn documents_nested_past_the_limit_are_refused_with_their_place() {
         let ok = format!("{}{}", "[".repeat(MAX_JSON_DEPTH), "]".repeat(MAX_JSON_DEPTH));
         assert!(from_str::<serde_json::Value>(&ok).is_ok());
-        let deep = format!("{{\"a\":\n \"[{{\\\"\", \"b\": {}{}}}", "[".repeat(MAX_JSON_DEPTH), "]".repeat(MAX_JSON_DEPTH));
+        let deep =
+            format!("{{\"a\":\n \"[{{\\\"\", \"b\": {}{}}}", "[".repeat(MAX_JSON_DEPTH), "]".repeat(MAX_JSON_DEPTH));
         let e = from_str::<serde_json::Value>(&deep).unwrap_err().to_string();
         assert!(e.contains("nested deeper than 1024") && e.contains("line 2 column"), "{e}");
         let huge = "[".repeat(1_000_000);

@@ -106,7 +106,14 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(2)
+            // A run that ran past its timeout found a problem (exit 1); the rest is input.
+            let timed_out = err.chain().any(|e| {
+                matches!(
+                    e.downcast_ref::<megaloop::host::BackendError>(),
+                    Some(megaloop::host::BackendError::Timeout(_))
+                )
+            });
+            ExitCode::from(if timed_out { 1 } else { 2 })
         }
     }
 }

@@ -23,8 +23,8 @@ use megaloop::host::{check_launch, Backend, BackendError, HostService, Outcome, 
 use megaloop::ir::ValidProgram;
 use memory::Memory;
 use schedule::deterministic::Trace;
-use watchdog::Stop;
 use std::time::{Duration, Instant};
+use watchdog::Stop;
 
 /// A failure of the simulator (not of the program).
 #[derive(Debug, thiserror::Error)]

@@ -3,9 +3,9 @@
 //! WGSL's atomics are: the simulator must not be stronger than a GPU.
 
 use crate::sync::{AtomicU32, Ordering::Relaxed};
+use crate::watchdog::StopFlag;
 #[cfg(not(loom))]
 use megaloop::host::io::RawRegion;
-use crate::watchdog::StopFlag;
 use megaloop::host::LiveMemory;
 
 /// Buffers of atomic words, and the run's stop flag.

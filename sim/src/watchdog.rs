@@ -101,7 +101,8 @@ pub struct Watch {
 
 /// Watch `flag`'s run: stop it once `timeout` has passed or an interrupt is requested.
 pub fn watch(flag: Arc<StopFlag>, timeout: Duration) -> Watch {
-    let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(u32::MAX.into()));
+    let deadline =
+        Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(u32::MAX.into()));
     let mut runs = runs().lock().unwrap_or_else(|e| e.into_inner());
     let id = runs.next_id;
     runs.next_id += 1;

@@ -34,6 +34,17 @@ pub enum HostError {
     /// The backend failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The backend failed while running an epoch (after any recoveries).
+    #[error("epoch {epoch} of `{program}`: {source}")]
+    Epoch {
+        /// The epoch.
+        epoch: u32,
+        /// The program (its name says the mode and ring size).
+        program: String,
+        /// What failed.
+        #[source]
+        source: BackendError,
+    },
     /// A tenant id outside the mask table was configured.
     #[error("tenant {tenant} is outside the mask table (0..{MAX_TENANTS}); such ids are always denied")]
     TenantOutOfRange {
@@ -302,7 +313,9 @@ impl Ring {
                         io.rewind(mark);
                     }
                 }
-                Err(e) => return Err(e.into()),
+                Err(source) => {
+                    return Err(HostError::Epoch { epoch: self.epoch, program: self.program.name.clone(), source })
+                }
             }
         };
         // Reopen: the IO service re-publishes parked slots between epochs too.

@@ -129,6 +129,9 @@ pub struct WorkloadRun {
     pub elapsed: Duration,
     /// How many times the run was started again because a driver cut lanes off.
     pub cutoff_retries: u32,
+    /// Workload files that could not be opened (`files[2] /path: No such file`): their
+    /// handles stayed, and every request on them failed.
+    pub file_errors: Vec<String>,
 }
 
 impl WorkloadRun {
@@ -189,6 +192,8 @@ pub struct Prepared {
     pub io: IoQueueService<Box<dyn IoEngine>>,
     /// The launch geometry.
     pub geometry: Geometry,
+    /// Workload files that could not be opened (their requests will fail).
+    pub file_errors: Vec<String>,
 }
 
 /// Load `workload` for `config` fitted to `backend`: build the program, publish the
@@ -204,17 +209,18 @@ pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backen
     let fuel = config.fuel_for(&geometry);
     let ring = workload.ring(opts.clone(), fuel)?;
     let mut files = FileTable::default();
+    let mut file_errors = Vec::new();
     let dir = std::env::temp_dir();
     for (index, spec) in workload.files.iter().enumerate() {
         // A file that cannot be opened keeps its handle: requests on it complete with ERROR.
         if let Some(e) =
             spec.register(&mut files, &dir).map_err(|e| RunError::File { index, message: e.to_string() })?
         {
-            tracing::warn!("workload file {index}: {e}; its IO requests will fail");
+            file_errors.push(format!("files[{index}] {e}"));
         }
     }
     let engine = open_engine(files, config.io_engine).map_err(RunError::Io)?;
-    Ok(Prepared { ring, io: IoQueueService::for_program(engine, &opts), geometry })
+    Ok(Prepared { ring, io: IoQueueService::for_program(engine, &opts), geometry, file_errors })
 }
 
 impl Prepared {
@@ -230,6 +236,7 @@ impl Prepared {
             geometry: self.geometry,
             elapsed: start.elapsed(),
             cutoff_retries: 0,
+            file_errors: self.file_errors,
         })
     }
 }

@@ -2,7 +2,9 @@
 //! between epochs, IO reads land in a mapped staging area ([`IoStaging`]) instead of the
 //! host's copy, and the backend copies each landed range into the device buffer before the
 //! next dispatch. [`StagedMemory`] is the memory the IO service sees meanwhile: the host's
-//! buffers, with reads into the staged buffer redirected to the staging area.
+//! buffers, with reads into the staged buffer redirected to the staging area; each landed
+//! range is also copied into the host's buffer, which stays the whole truth (a failed
+//! dispatch runs again from it).
 
 use crate::host::io::RawRegion;
 use crate::host::LiveMemory;
@@ -66,9 +68,26 @@ impl LiveMemory for StagedMemory<'_> {
         }
         self.host.landing(buffer)
     }
+    /// The range is recorded for the device copy before the next dispatch, and copied into
+    /// the host's buffer too: the host's copy stays the whole truth, so an epoch that fails
+    /// on the device can run again from it on a new device (whose staging area is empty).
     fn landed(&self, buffer: usize, word: usize, words: usize) {
-        if buffer == self.buffer {
-            self.staging.lock().unwrap_or_else(|e| e.into_inner()).landed.push((word, words));
+        if buffer != self.buffer {
+            return;
+        }
+        let mut staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
+        staging.landed.push((word, words));
+        let mut host = self.host.lock().unwrap_or_else(|e| e.into_inner());
+        let (Some(bytes), Some(target)) =
+            (staging.region.sub(word * 4, words * 4), host.get_mut(buffer).and_then(|b| b.get_mut(word..word + words)))
+        else {
+            return;
+        };
+        // SAFETY: inside the mapped staging area, which outlives this memory, and no IO is
+        // in flight into this range (the service reports a range only once it landed).
+        let landed = unsafe { std::slice::from_raw_parts(bytes.ptr as *const u8, bytes.len) };
+        for (w, b) in target.iter_mut().zip(landed.chunks_exact(4)) {
+            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
     }
     fn source(&self, buffer: usize) -> Option<RawRegion> {

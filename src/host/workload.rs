@@ -166,7 +166,7 @@ fn default_heap() -> u32 {
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
     /// Unreadable file.
-    #[error("cannot read workload {path}: {cause}")]
+    #[error("cannot read workload: {cause}")]
     Read {
         /// Path.
         path: PathBuf,
@@ -197,7 +197,8 @@ pub enum WorkloadError {
 impl Workload {
     /// Read a JSON workload file.
     pub fn from_file(path: &Path) -> Result<Workload, WorkloadError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| WorkloadError::Read { path: path.into(), cause })?;
+        let text =
+            crate::json::read_document(path).map_err(|cause| WorkloadError::Read { path: path.into(), cause })?;
         crate::json::from_str(&text).map_err(|cause| WorkloadError::Parse { path: path.into(), cause })
     }
 

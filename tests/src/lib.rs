@@ -3,7 +3,8 @@
 //! - [`snapshot`]: the schedule-independent final state the spec says must agree;
 //! - [`behaviour`]: behavioural checks of the protocol, for any `Backend`;
 //! - [`engine`]: the executors compared, by name (`sim`, `sim-det:SEED`, `gpu`);
-//! - [`diff`]: the differential comparison and its report.
+//! - [`diff`]: the differential comparison and its report;
+//! - [`fault`]: a backend wrapper that injects failures, to prove the host survives them.
 //!
 //! - [`generate`]: seeded, shrinkable generators of workloads and user handlers;
 //! - [`vectors`]: the conformance corpus (specs/vectors) and its runner;
@@ -12,6 +13,7 @@
 pub mod behaviour;
 pub mod diff;
 pub mod engine;
+pub mod fault;
 pub mod generate;
 pub mod oracles;
 pub mod snapshot;

@@ -8,8 +8,8 @@
 use crate::engine::Instance;
 use megaloop::builder::Mode;
 use megaloop::host::runner::{prepare, with_cutoff_retries, RunConfig};
-use megaloop::host::Backend;
 use megaloop::host::workload::{FileSpec, Workload};
+use megaloop::host::Backend;
 use megaloop::protocol::status::{Action, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -174,7 +174,7 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<NamedVector>, String> {
     files
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let text = megaloop::json::read_document(path).map_err(|e| format!("cannot read: {e}"))?;
             let mut vector: Vector = megaloop::json::from_str(&text)
                 .map_err(|e| format!("{} is not a valid vector: {e}", path.display()))?;
             let base = path.parent().unwrap_or(dir);

@@ -18,7 +18,7 @@ pub struct Args {
 
 /// Run the command: exit 0 when valid, 1 when the program is invalid.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let text = megaloop::json::read_document(&args.file).context("cannot read the program")?;
     let program: Program = megaloop::json::from_str(&text)
         .with_context(|| format!("{} is not a megaloop JSON program", args.file.display()))?;
     match validate(&program) {

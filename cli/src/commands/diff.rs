@@ -7,8 +7,8 @@
 //! `--generated SEED` draws the case from a seed.
 
 use crate::commands::common::{ModeChoice, TimeoutArgs, WorkloadArgs};
-use anyhow::{ensure, Context};
 use crate::commands::progress;
+use anyhow::{ensure, Context};
 use megaloop::builder::Mode;
 use megaloop::host::runner::RunConfig;
 use megaloop::host::workload::Workload;

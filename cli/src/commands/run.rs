@@ -26,9 +26,10 @@ pub struct Args {
     /// Seed of the deterministic schedule.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Lanes per workgroup.
-    #[arg(long, default_value_t = 64)]
-    workgroup_size: u32,
+    /// Lanes per workgroup (default 64; persistent modes on a GPU may run fewer, said on
+    /// stderr).
+    #[arg(long)]
+    workgroup_size: Option<u32>,
     /// Most workgroups (default: 4 in persistent modes, the whole grid in once mode).
     #[arg(long)]
     workgroups: Option<u32>,
@@ -55,7 +56,8 @@ pub struct Args {
 /// Run the command: exit 0 when the ring drained cleanly, 1 when it did not.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mode: Mode = args.mode.into();
-    let mut config = run_config(mode, args.target.backend, args.workgroup_size, args.workgroups)?;
+    let workgroup_size = args.workgroup_size.unwrap_or(megaloop::geometry::DEFAULT_WORKGROUP_SIZE);
+    let mut config = run_config(mode, args.target.backend, workgroup_size, args.workgroups)?;
     config.fuel = args.fuel;
     config.max_epochs = positive("--max-epochs", args.max_epochs)?;
     config.io_engine = args.io.into();
@@ -68,6 +70,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let workload = args.workload.load()?;
     let mut backend = make_backend(&args.target, args.seed)?;
     let run = run_workload(&workload, backend.as_mut(), &config)?;
+    for e in &run.file_errors {
+        eprintln!("warning: workload file {e}; its IO requests failed");
+    }
+    if let Some(requested) = args.workgroup_size.filter(|&w| w != run.geometry.workgroup_size) {
+        eprintln!(
+            "note: --workgroup-size {requested} ran as {}: on {} only that many lanes of one workgroup progress \
+             while waiting on each other, which the {} mode needs",
+            run.geometry.workgroup_size,
+            backend.name(),
+            mode.name()
+        );
+    }
     let summary = summarize(&run, &backend.name(), mode, &workload.name)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -179,7 +193,8 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         })
         .sum();
     let runnable = run.ring.runnable()?;
-    let doubts: Vec<String> = run.trust().err().map(|u| u.0.iter().map(ToString::to_string).collect()).unwrap_or_default();
+    let doubts: Vec<String> =
+        run.trust().err().map(|u| u.0.iter().map(ToString::to_string).collect()).unwrap_or_default();
     let trusted = doubts.is_empty();
     Ok(json!({
         "backend": backend,
@@ -206,6 +221,7 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         "io_engine": run.io_engine,
         "io_completions": run.io.len(),
         "io_errors": run.io.iter().filter(|c| !c.ok).count(),
+        "file_errors": run.file_errors,
         "lanes_out_of_fuel": exhausted,
         "lanes_cut_off": cutoff,
         "cutoff_retries": run.cutoff_retries,
@@ -220,7 +236,8 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
 }
 
 fn print_table(s: &serde_json::Value) {
-    println!("megaloop run: workload {} on {} in {} mode", s["workload"], s["backend"], s["mode"]);
+    let text = |key: &str| s[key].as_str().unwrap_or_default().to_string();
+    println!("megaloop run: workload {} on {} in {} mode", text("workload"), text("backend"), text("mode"));
     for key in [
         "slots_published",
         "slots_done",

@@ -34,7 +34,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let program = match &args.program {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = megaloop::json::read_document(path).context("cannot read the program")?;
             let p: Program = megaloop::json::from_str(&text)
                 .with_context(|| format!("{} is not a megaloop JSON program", path.display()))?;
             validate(&p)?

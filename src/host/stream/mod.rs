@@ -167,7 +167,8 @@ pub fn stream_checksum(
     check_chunk(chunk)?;
     let mut config = config.clone();
     config.slot_loop_cost = config.slot_loop_cost.max(slot_loop_cost(chunk));
-    let report = crate::host::runner::with_cutoff_retries(&config, |config| stream_once(input, chunk, backend, config))?;
+    let report =
+        crate::host::runner::with_cutoff_retries(&config, |config| stream_once(input, chunk, backend, config))?;
     if let Some(doubt) = crate::host::trust::cut_off(&report.epochs) {
         return Err(crate::host::trust::Untrusted(vec![doubt]).into());
     }
@@ -184,7 +185,8 @@ fn stream_once(
 ) -> Result<StreamReport, StreamError> {
     let start = Instant::now();
     let (files, bytes) = open_input(input)?;
-    let probe = files.get(0).and_then(|f| f.file.try_clone().map_err(|source| IoFailure::Os { handle: 0, offset: 0, source }));
+    let probe =
+        files.get(0).and_then(|f| f.file.try_clone().map_err(|source| IoFailure::Os { handle: 0, offset: 0, source }));
     let probe = probe.map_err(|e| StreamError::Invalid(e.to_string()))?;
     let chunks = bytes.div_ceil(u64::from(chunk));
     let waves = chunks.div_ceil(u64::from(WAVE));

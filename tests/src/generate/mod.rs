@@ -95,7 +95,7 @@ impl Case {
 
     /// Read a case file.
     pub fn from_file(path: &Path) -> Result<Case, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = megaloop::json::read_document(path).map_err(|e| format!("cannot read: {e}"))?;
         megaloop::json::from_str(&text).map_err(|e| format!("{} is not a case file: {e}", path.display()))
     }
 
