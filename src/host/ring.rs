@@ -94,6 +94,10 @@ pub struct EpochReport {
     /// and the epoch ran again from the host's copy of the buffers.
     #[serde(default)]
     pub recoveries: u32,
+    /// The epoch changed nothing (no claim, no IO served, nothing re-published), so the
+    /// drain stopped: runnable slots are left that no lane will claim.
+    #[serde(default)]
+    pub stalled: bool,
 }
 
 /// Most times one epoch is run again after its backend failed and recovered.
@@ -344,6 +348,7 @@ impl Ring {
             shutdown,
             loop_cutoff: control[CTRL_LOOP_CUTOFF as usize],
             recoveries,
+            stalled: false,
         };
         self.epoch += 1;
         Ok(epoch)
@@ -361,7 +366,8 @@ impl Ring {
         Ok(n)
     }
 
-    /// Run epochs until no runnable slot is left or `max_epochs` ran. Between epochs,
+    /// Run epochs until no runnable slot is left, `max_epochs` ran, or an epoch changed
+    /// nothing (it is marked `stalled`). Between epochs,
     /// YIELD and REQUEUE slots are re-published; WAIT_IO slots come back through `io`.
     pub fn drain(
         &mut self,
@@ -380,10 +386,27 @@ impl Ring {
                 let settled = reports.iter().map(|e| u64::from(e.settled)).sum();
                 return Err(HostError::Interrupted { epoch: self.epoch, settled });
             }
-            reports.push(self.run_epoch_for(runnable, backend, geometry, io.as_deref_mut())?);
-            self.republish_parked()?;
+            let claims = self.claims();
+            let completed = io.as_deref().map(|s| s.mark().completed());
+            let mut report = self.run_epoch_for(runnable, backend, geometry, io.as_deref_mut())?;
+            let republished = self.republish_parked()?;
+            // No lane claimed a slot, the host served no IO and re-published nothing: the
+            // ring is as it was, so every further epoch would be the same one.
+            report.stalled =
+                self.claims() == claims && republished == 0 && io.as_deref().map(|s| s.mark().completed()) == completed;
+            let stalled = report.stalled;
+            reports.push(report);
+            if stalled {
+                break;
+            }
         }
         Ok(reports)
+    }
+
+    /// Claims so far, over every priority (each claim adds one to its priority's counter).
+    fn claims(&self) -> u32 {
+        let control = &self.buffers[CONTROL];
+        (0..5).fold(0u32, |sum, p| sum.wrapping_add(control[(CTRL_PRIORITY_CLAIMS + p) as usize]))
     }
 }
 

@@ -29,6 +29,8 @@ pub enum Doubt {
         runnable: u32,
         /// Epochs that ran.
         epochs: usize,
+        /// Whether it stopped because an epoch changed nothing (else `max_epochs` ran).
+        stalled: bool,
     },
     /// The ring's buffers no longer decode.
     Undecodable(String),
@@ -42,10 +44,15 @@ impl fmt::Display for Doubt {
                 "{lanes} lane(s) were cut off by the driver in {epochs} epoch(s), so a handler may have stopped \
                  half way"
             ),
-            Doubt::NotDrained { runnable, epochs } => write!(
+            Doubt::NotDrained { runnable, epochs, stalled: true } => write!(
                 f,
-                "{runnable} runnable slot(s) were left after {epochs} epoch(s) (raise --max-epochs or --fuel if the \
-                 workload can drain)"
+                "{runnable} runnable slot(s) were left after {epochs} epoch(s): the last epoch claimed no slot, \
+                 served no IO and re-published nothing, so no further epoch could drain them"
+            ),
+            Doubt::NotDrained { runnable, epochs, stalled: false } => write!(
+                f,
+                "{runnable} runnable slot(s) were left after {epochs} epoch(s), the most allowed (raise \
+                 --max-epochs if the workload can drain)"
             ),
             Doubt::Undecodable(e) => write!(f, "the ring does not decode: {e}"),
         }
@@ -78,7 +85,11 @@ pub fn drain_doubts(ring: &Ring, epochs: &[EpochReport]) -> Vec<Doubt> {
     let mut doubts: Vec<Doubt> = cut_off(epochs).into_iter().collect();
     match ring.runnable() {
         Ok(0) => {}
-        Ok(runnable) => doubts.push(Doubt::NotDrained { runnable, epochs: epochs.len() }),
+        Ok(runnable) => doubts.push(Doubt::NotDrained {
+            runnable,
+            epochs: epochs.len(),
+            stalled: epochs.last().is_some_and(|e| e.stalled),
+        }),
         Err(e) => doubts.push(Doubt::Undecodable(e.to_string())),
     }
     doubts

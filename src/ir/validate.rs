@@ -365,7 +365,11 @@ struct VarInfo {
 
 struct Validator<'a> {
     buffers: HashMap<&'a str, &'a BufferDecl>,
-    scopes: Vec<Vec<(String, VarInfo)>>,
+    /// The names each open scope declared, innermost last.
+    scopes: Vec<Vec<String>>,
+    /// Every visible name's declarations, innermost last (more than one only after a
+    /// duplicate, which is an error): lookups take constant time however many names.
+    visible: HashMap<String, Vec<VarInfo>>,
     errors: Vec<ValidationError>,
     loop_depth: usize,
 }
@@ -381,7 +385,13 @@ impl TypeEnv for Validator<'_> {
 
 /// Validate a program; on success the program is wrapped in [`ValidProgram`].
 pub fn validate(program: &Program) -> Result<ValidProgram, ValidationErrors> {
-    let mut v = Validator { buffers: HashMap::new(), scopes: Vec::new(), errors: Vec::new(), loop_depth: 0 };
+    let mut v = Validator {
+        buffers: HashMap::new(),
+        scopes: Vec::new(),
+        visible: HashMap::new(),
+        errors: Vec::new(),
+        loop_depth: 0,
+    };
     v.check_header(program);
     v.block(&program.body, "body", 0);
     if v.errors.is_empty() {
@@ -395,7 +405,22 @@ pub fn validate(program: &Program) -> Result<ValidProgram, ValidationErrors> {
 
 impl<'a> Validator<'a> {
     fn lookup(&self, name: &str) -> Option<VarInfo> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.visible.get(name).and_then(|d| d.last()).copied()
+    }
+
+    fn open_scope(&mut self) {
+        self.scopes.push(Vec::new());
+    }
+
+    fn close_scope(&mut self) {
+        for name in self.scopes.pop().unwrap_or_default() {
+            if let Some(declarations) = self.visible.get_mut(&name) {
+                declarations.pop();
+                if declarations.is_empty() {
+                    self.visible.remove(&name);
+                }
+            }
+        }
     }
 
     fn error(&mut self, path: String, kind: ErrorKind, context: String) {
@@ -469,7 +494,8 @@ impl<'a> Validator<'a> {
             self.error(path, ErrorKind::DuplicateVariable { name: name.to_string() }, print::stmt_head(ctx));
         }
         if let Some(scope) = self.scopes.last_mut() {
-            scope.push((name.to_string(), info));
+            scope.push(name.to_string());
+            self.visible.entry(name.to_string()).or_default().push(info);
         }
     }
 
@@ -484,11 +510,11 @@ impl<'a> Validator<'a> {
     }
 
     fn block(&mut self, stmts: &Block, path: &str, depth: usize) {
-        self.scopes.push(Vec::new());
+        self.open_scope();
         for (i, s) in stmts.iter().enumerate() {
             self.stmt(s, &format!("{path}[{i}]"), depth);
         }
-        self.scopes.pop();
+        self.close_scope();
     }
 
     fn stmt(&mut self, s: &Stmt, path: &str, depth: usize) {
@@ -560,12 +586,12 @@ impl<'a> Validator<'a> {
             Stmt::For { var, from, to, body } => {
                 self.expect_expr(from, ScalarType::U32, "for start", &format!("{path}.from"), s);
                 self.expect_expr(to, ScalarType::U32, "for bound", &format!("{path}.to"), s);
-                self.scopes.push(Vec::new());
+                self.open_scope();
                 self.declare(var, VarInfo { ty: ScalarType::U32, mutable: false }, format!("{path}.var"), s);
                 self.loop_depth += 1;
                 self.block(body, &format!("{path}.body"), depth + 1);
                 self.loop_depth -= 1;
-                self.scopes.pop();
+                self.close_scope();
             }
             Stmt::PersistentLoop { fuel, exit_when, body, on_exhausted } => {
                 self.expect_expr(fuel, ScalarType::U32, "loop fuel", &format!("{path}.fuel"), s);

@@ -70,13 +70,14 @@ pub fn case_dir() -> PathBuf {
 pub type Oracle = fn(&[u8]) -> Result<(), Failure>;
 
 /// Every oracle, by fuzz target name.
-pub const TARGETS: [(&str, Oracle); 6] = [
+pub const TARGETS: [(&str, Oracle); 7] = [
     ("decode", decode),
     ("validate", validate_arbitrary),
     ("slot_stream", slot_stream),
     ("sim_schedules", sim_schedules),
     ("differential", differential),
     ("io_queue", io_queue),
+    ("workload", workload_file),
 ];
 
 fn roundtrip<T: PartialEq + std::fmt::Debug, E: std::fmt::Display>(
@@ -160,6 +161,28 @@ fn check_program(program: &Program) -> Result<(), Failure> {
         .map_err(|e| Failure::new(format!("a serialized program does not parse: {e}\n{json}")))?;
     if &back != program {
         return Err(Failure::new(format!("JSON round trip changed the program:\n{json}")));
+    }
+    Ok(())
+}
+
+/// `workload`: bytes as a workload or case file, through the reader and the checks every
+/// command runs on one (`megaloop run --workload`, `diff --workload`): never a panic, a
+/// hang or a stack overflow; a workload that reads loads in every mode or says why, and
+/// its JSON form reads back to the same workload.
+pub fn workload_file(data: &[u8]) -> Result<(), Failure> {
+    if let Ok(case) = megaloop::json::from_slice::<Case>(data) {
+        let _ = case.workload.ring(case.workload.build_options(case.mode), 1);
+    }
+    let Ok(workload) = megaloop::json::from_slice::<Workload>(data) else { return Ok(()) };
+    for mode in Mode::ALL {
+        let _ = workload.ring(workload.build_options(mode), 1);
+    }
+    let json =
+        serde_json::to_string(&workload).map_err(|e| Failure::new(format!("a workload does not serialize: {e}")))?;
+    let back: Workload = megaloop::json::from_str(&json)
+        .map_err(|e| Failure::new(format!("a serialized workload does not read back: {e}\n{json}")))?;
+    if back != workload {
+        return Err(Failure::new(format!("JSON round trip changed the workload:\n{json}")));
     }
     Ok(())
 }

@@ -60,6 +60,42 @@ fn smoke_differential() {
 }
 
 #[test]
+fn smoke_workload() {
+    smoke(TARGETS[6].1, 3000, 400);
+    // Pseudo-random bytes are rarely JSON: every regression input (valid and broken
+    // workload files) mutated byte by byte as well.
+    for (k, entry) in std::fs::read_dir(regressions("workload")).unwrap().enumerate() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        for at in (0..data.len()).step_by(7) {
+            let mut mutated = data.clone();
+            mutated[at] = bytes(k as u64 * 1000 + at as u64, 1)[0];
+            if let Err(f) = TARGETS[6].1(&mutated) {
+                panic!("{}", f.message);
+            }
+        }
+    }
+}
+
+/// Every fuzz target in `fuzz/fuzz_targets/` has its oracle in `TARGETS` and the other way
+/// round, so a new target cannot miss its replayed regressions and smoke runs.
+#[test]
+fn every_fuzz_target_has_its_oracle() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fuzz_targets");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = TARGETS.iter().map(|(name, _)| name.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed, "fuzz/fuzz_targets and oracles::TARGETS differ");
+    let manifest = std::fs::read_to_string(dir.join("../Cargo.toml")).unwrap();
+    for name in &listed {
+        assert!(manifest.contains(&format!("name = \"{name}\"")), "fuzz/Cargo.toml lacks the target {name}");
+    }
+}
+
+#[test]
 fn smoke_io_queue() {
     smoke(TARGETS[5].1, 3000, 400);
 }

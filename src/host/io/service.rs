@@ -92,6 +92,13 @@ pub struct IoMark {
     stats: IoStats,
 }
 
+impl IoMark {
+    /// Requests completed up to this point.
+    pub fn completed(&self) -> usize {
+        self.completions
+    }
+}
+
 /// The IO queue service over an [`IoEngine`].
 pub struct IoQueueService<E: IoEngine> {
     engine: E,
