@@ -162,8 +162,9 @@ pub fn io_body(op: u32, then: Block, opts: &BuildOptions) -> Block {
                 atomic_store(IO_QUEUE, entry() + u(IO_STATUS), u(IO_STATUS_REQUESTED)),
                 set_status(Status::WaitIo),
             ],
-            // The queue is full this epoch: the host re-publishes the slot later.
-            vec![set_status(Status::Yield)],
+            // The queue is full this epoch: the host re-publishes the slot later, and the
+            // claim is not counted (which claims find the queue full depends on the schedule).
+            [vec![set_status(Status::Yield)], crate::builder::slot::uncount_claim()].concat(),
         ),
     ];
     // The heap range `heap[arg4 .. arg4 + ceil(arg3 / 4)]` must lie inside the heap.

@@ -63,8 +63,8 @@ pub fn try_slot(opts: &BuildOptions, handlers: &[Handler], slot: Expr, on_claim:
         let_u32(names::TENANT, var("ml_tenant")),
         let_u32(names::PRIORITY, ring_word(SLOT_PRIORITY)),
         let_u32(names::NEXT_STATUS, u(Status::Done.word())),
-        atomic_add(CONTROL, u(CTRL_TENANT_FAIRNESS) + var(names::TENANT), u(1)),
-        atomic_add(CONTROL, u(CTRL_PRIORITY_CLAIMS) + var(names::PRIORITY).min(u(PRIORITY_IDLE)), u(1)),
+        atomic_add(CONTROL, tenant_claims_word(), u(1)),
+        atomic_add(CONTROL, priority_claims_word(), u(1)),
     ]);
     claimed.push(dispatch(handlers));
     if !opts.user_handlers.is_empty() {
@@ -116,11 +116,39 @@ fn sanitize_next_status() -> crate::ir::Stmt {
 }
 
 /// Store the outcome (the status word last touches the slot), then count it.
+/// The control word counting the claimed slot's tenant's claims.
+fn tenant_claims_word() -> Expr {
+    u(CTRL_TENANT_FAIRNESS) + var(names::TENANT)
+}
+
+/// The control word counting the claimed slot's priority's claims.
+fn priority_claims_word() -> Expr {
+    u(CTRL_PRIORITY_CLAIMS) + var(names::PRIORITY).min(u(PRIORITY_IDLE))
+}
+
+/// The control word counting executions of the claimed slot's opcode bucket.
+fn metric_word() -> Expr {
+    u(CTRL_METRICS) + var(names::OPCODE) % u(METRIC_WORDS)
+}
+
+/// For a claim that did no work and yields because the IO queue was full: take back its
+/// tenant and priority claim counts and the execution count the outcome will add, so
+/// those counters do not depend on how many lanes found the queue full first (spec 2.10).
+/// SETTLED still counts it: the epoch's drain target does.
+pub fn uncount_claim() -> Block {
+    let minus_one = || u(u32::MAX);
+    vec![
+        atomic_add(CONTROL, tenant_claims_word(), minus_one()),
+        atomic_add(CONTROL, priority_claims_word(), minus_one()),
+        atomic_add(CONTROL, metric_word(), minus_one()),
+    ]
+}
+
 fn complete() -> Block {
     let n = || var(names::NEXT_STATUS);
     vec![
         atomic_store(RING, var("ml_base"), n()),
-        atomic_add(CONTROL, u(CTRL_METRICS) + var(names::OPCODE) % u(METRIC_WORDS), u(1)),
+        atomic_add(CONTROL, metric_word(), u(1)),
         atomic_add(CONTROL, u(CTRL_SETTLED), u(1)),
         if_else(
             n().eq(u(Status::Done.word())),

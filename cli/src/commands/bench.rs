@@ -10,7 +10,7 @@ use anyhow::ensure;
 use megaloop::builder::build_dispatch_per_slot;
 use megaloop::builder::Mode;
 use megaloop::geometry::Geometry;
-use megaloop::host::runner::{prepare, Prepared, RunConfig};
+use megaloop::host::runner::{prepare, with_cutoff_retries, EpochRun, Prepared, RunConfig};
 use megaloop::host::workload::Workload;
 use megaloop::host::Backend;
 use serde_json::json;
@@ -114,37 +114,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut results = Vec::new();
     for mode in modes {
         let config = run_config(mode, args.target.backend, args.workgroup_size, args.workgroups)?;
-        let Prepared { ring, geometry, .. } = prepare(&workload, &config, backend)?;
-        let (mut program_times, mut wall_times, mut epochs) = (Vec::new(), Vec::new(), 0);
-        // Repetition 0 is untimed: it compiles the pipeline (drivers compile lazily).
-        for rep in 0..=repeat {
-            // One drain: a single epoch where the device allows it; where a driver caps
-            // loop iterations (lavapipe), as many epochs as it takes, all timed.
-            let mut r = ring.clone();
-            let reports = r.drain(backend, geometry, None, config.max_epochs)?;
-            megaloop::host::trust::trust_drain(&r, &reports)
-                .map_err(|u| anyhow::anyhow!("{} mode: not a valid measurement: {u}", mode.name()))?;
-            let settled: u32 = reports.iter().map(|e| e.settled).sum();
-            ensure!(
-                settled == slots,
-                "{} mode settled {settled} of {slots} slots: not a valid measurement",
-                mode.name()
-            );
-            if rep == 0 {
-                continue;
-            }
-            program_times.push(reports.iter().map(|e| e.device_time.unwrap_or(e.elapsed)).sum());
-            wall_times.push(reports.iter().map(|e| e.elapsed).sum());
-            epochs = reports.len();
+        // A measurement a driver cut short is taken again with less fuel per dispatch, as
+        // every run is (`with_cutoff_retries`); one still cut off is an error.
+        let m = with_cutoff_retries(&config, |config| measure(&workload, backend, config, repeat))?;
+        if let Some(doubt) = megaloop::host::trust::cut_off(&m.epochs) {
+            anyhow::bail!("{} mode: not a valid measurement: {doubt}", mode.name());
         }
-        let (program, wall) = (median(program_times), median(wall_times));
+        let (program, wall) = (median(m.program_times), median(m.wall_times));
         results.push(json!({
             "mode": mode.name(),
             "slots": slots,
-            "workgroups": geometry.workgroups,
-            "workgroup_size": geometry.workgroup_size,
+            "workgroups": m.geometry.workgroups,
+            "workgroup_size": m.geometry.workgroup_size,
             "repeat": repeat,
-            "epochs": epochs,
+            "epochs": m.epochs.len(),
+            "cutoff_retries": m.cutoff_retries,
             "program_s": program.as_secs_f64(),
             "wall_s": wall.as_secs_f64(),
             "slots_per_s": f64::from(slots) / program.as_secs_f64(),
@@ -174,6 +158,61 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One mode's measurement: the times of every timed drain, the epochs of the last.
+struct Measurement {
+    program_times: Vec<Duration>,
+    wall_times: Vec<Duration>,
+    epochs: Vec<megaloop::host::ring::EpochReport>,
+    geometry: Geometry,
+    cutoff_retries: u32,
+}
+
+impl EpochRun for Measurement {
+    fn epochs(&self) -> &[megaloop::host::ring::EpochReport] {
+        &self.epochs
+    }
+    fn set_cutoff_retries(&mut self, retries: u32) {
+        self.cutoff_retries = retries;
+    }
+}
+
+/// Drain a fresh copy of the published ring `repeat + 1` times (the first untimed: it
+/// compiles the pipeline, as drivers compile lazily); each drain must settle every slot
+/// and be trusted. A drain cut off by a driver ends the measurement early, for the
+/// caller to take again.
+fn measure(
+    workload: &Workload,
+    backend: &mut dyn Backend,
+    config: &RunConfig,
+    repeat: u32,
+) -> anyhow::Result<Measurement> {
+    let slots = workload.slots.len() as u32;
+    let Prepared { ring, geometry, .. } = prepare(workload, config, backend)?;
+    let mut m = Measurement { program_times: vec![], wall_times: vec![], epochs: vec![], geometry, cutoff_retries: 0 };
+    for rep in 0..=repeat {
+        // One drain: a single epoch where the device allows it; where a driver caps loop
+        // iterations (lavapipe), as many epochs as it takes, all timed.
+        let mut r = ring.clone();
+        m.epochs = r.drain(backend, geometry, None, config.max_epochs)?;
+        if megaloop::host::trust::cut_off(&m.epochs).is_some() {
+            return Ok(m);
+        }
+        megaloop::host::trust::trust_drain(&r, &m.epochs)
+            .map_err(|u| anyhow::anyhow!("{} mode: not a valid measurement: {u}", config.mode.name()))?;
+        let settled: u32 = m.epochs.iter().map(|e| e.settled).sum();
+        ensure!(
+            settled == slots,
+            "{} mode settled {settled} of {slots} slots: not a valid measurement",
+            config.mode.name()
+        );
+        if rep > 0 {
+            m.program_times.push(m.epochs.iter().map(|e| e.device_time.unwrap_or(e.elapsed)).sum());
+            m.wall_times.push(m.epochs.iter().map(|e| e.elapsed).sum());
+        }
+    }
+    Ok(m)
 }
 
 /// Run once-mode epochs until `seconds` have passed, so the device reaches its clock.
