@@ -416,12 +416,41 @@ fn an_unwritable_stdout_is_an_error_and_a_closed_one_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// A workload whose one slot's handler loops 2^32 x 2^32 times.
+fn endless(files: &Files) -> String {
+    let inner = for_("j", Expr::u32(0), Expr::u32(u32::MAX), vec![atomic_add("heap", Expr::u32(0), Expr::u32(1))]);
+    let outer = for_("i", Expr::u32(0), Expr::u32(u32::MAX), vec![inner]);
+    files.write("endless.json", &handler_workload(&serde_json::to_string(&vec![outer]).unwrap()))
+}
+
+#[test]
+fn sigint_stops_a_run_cleanly_with_exit_130() {
+    let files = Files { dir: tempfile::tempdir().unwrap() };
+    let w = endless(&files);
+    for mode in ["once", "persistent"] {
+        let child = Command::new(env!("CARGO_BIN_EXE_megaloop"))
+            .args(["run", "--workload", &w, "--mode", mode])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+        let start = Instant::now();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(start.elapsed() < Duration::from_secs(10), "{mode}: took {:?} to stop", start.elapsed());
+        assert_eq!(out.status.code(), Some(130), "{mode}: {stderr}");
+        assert!(stderr.contains("interrupted") && !stderr.contains("panicked"), "{mode}: {stderr}");
+        assert!(out.stdout.is_empty(), "{mode}: no result is printed from a stopped run");
+    }
+}
+
 #[test]
 fn a_handler_that_loops_for_ever_is_stopped_by_the_timeout_naming_the_epoch() {
     let files = Files { dir: tempfile::tempdir().unwrap() };
-    let inner = for_("j", Expr::u32(0), Expr::u32(u32::MAX), vec![atomic_add("heap", Expr::u32(0), Expr::u32(1))]);
-    let outer = for_("i", Expr::u32(0), Expr::u32(u32::MAX), vec![inner]);
-    let w = files.write("endless.json", &handler_workload(&serde_json::to_string(&vec![outer]).unwrap()));
+    let w = endless(&files);
     for mode in ["once", "persistent"] {
         let (code, stderr) =
             run(&args(&["run", "--workload", &w, "--mode", mode, "--timeout", "0.5"]), Duration::from_secs(60));
