@@ -406,7 +406,7 @@ impl Ring {
     /// Claims so far, over every priority (each claim adds one to its priority's counter).
     fn claims(&self) -> u32 {
         let control = &self.buffers[CONTROL];
-        (0..5).fold(0u32, |sum, p| sum.wrapping_add(control[(CTRL_PRIORITY_CLAIMS + p) as usize]))
+        (0..=PRIORITY_IDLE).fold(0u32, |sum, p| sum.wrapping_add(control[(CTRL_PRIORITY_CLAIMS + p) as usize]))
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! A run is trusted when no driver cut a lane off in any epoch (a cut-off lane may have
 //! stopped inside a handler, so its slot's effects are partial) and, where the caller
-//! expects a drain, nothing runnable is left. Lanes that ran out of *fuel* do not make a
+//! expects a drain, nothing runnable is left and no slot still waits for IO. Lanes that ran out of *fuel* do not make a
 //! run untrusted: fuel is tested only between slots (a lane never stops with a slot
 //! CLAIMED), so the work simply continues in the next epoch; a drain that fuel kept from
 //! finishing is caught as slots left runnable.
@@ -32,6 +32,11 @@ pub enum Doubt {
         /// Whether it stopped because an epoch changed nothing (else `max_epochs` ran).
         stalled: bool,
     },
+    /// Slots still parked WAIT_IO after the drain: their IO never completed.
+    IoUnfinished {
+        /// Slots left WAIT_IO.
+        slots: u32,
+    },
     /// The ring's buffers no longer decode.
     Undecodable(String),
 }
@@ -54,6 +59,9 @@ impl fmt::Display for Doubt {
                 "{runnable} runnable slot(s) were left after {epochs} epoch(s), the most allowed (raise \
                  --max-epochs if the workload can drain)"
             ),
+            Doubt::IoUnfinished { slots } => {
+                write!(f, "{slots} slot(s) were left waiting for IO (WAIT_IO): their requests never completed")
+            }
             Doubt::Undecodable(e) => write!(f, "the ring does not decode: {e}"),
         }
     }
@@ -79,10 +87,17 @@ pub fn cut_off(epochs: &[EpochReport]) -> Option<Doubt> {
     (doubt.0 > 0).then_some(Doubt::CutOff { epochs: doubt.0, lanes: doubt.1 })
 }
 
-/// Every doubt about a drain of `ring` that ran `epochs`: cut-off lanes, and runnable
-/// slots left.
+/// Every doubt about a drain of `ring` that ran `epochs`: cut-off lanes, runnable slots
+/// left, slots left waiting for IO.
 pub fn drain_doubts(ring: &Ring, epochs: &[EpochReport]) -> Vec<Doubt> {
     let mut doubts: Vec<Doubt> = cut_off(epochs).into_iter().collect();
+    match ring.status_counts() {
+        Ok(counts) if counts[crate::protocol::Status::WaitIo.word() as usize] > 0 => {
+            doubts.push(Doubt::IoUnfinished { slots: counts[crate::protocol::Status::WaitIo.word() as usize] })
+        }
+        Ok(_) => {}
+        Err(e) => doubts.push(Doubt::Undecodable(e.to_string())),
+    }
     match ring.runnable() {
         Ok(0) => {}
         Ok(runnable) => doubts.push(Doubt::NotDrained {
