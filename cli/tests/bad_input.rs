@@ -41,10 +41,7 @@ fn workload(extra: &str) -> String {
 
 /// `wrap(MARK)` serialised, split around `MARK`'s JSON: one level of nesting as text, so
 /// documents far deeper than serde can write are made from the real JSON form.
-fn level<T: serde::Serialize>(mark: &T, wrap: impl Fn(T) -> T) -> (String, String)
-where
-    T: Clone,
-{
+fn level<T: serde::Serialize + Clone>(mark: &T, wrap: impl Fn(T) -> T) -> (String, String) {
     let inner = serde_json::to_string(mark).unwrap();
     let outer = serde_json::to_string(&wrap(mark.clone())).unwrap();
     let at = outer.find(&inner).expect("the mark appears in its wrapping");

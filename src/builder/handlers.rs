@@ -150,7 +150,7 @@ pub fn io_body(op: u32, then: Block, opts: &BuildOptions) -> Block {
     let request = vec![
         atomic(AtomicOp::Add, CONTROL, u(CTRL_IO_CURSOR), vec![u(1)], Some("ml_io")),
         if_else(
-            Expr::var("ml_io").lt(u(IO_ENTRIES)),
+            Expr::var("ml_io").lt(u(opts.io_entries)),
             vec![
                 field(IO_OP_TYPE, u(op)),
                 field(IO_SRC_HANDLE, a(0)),

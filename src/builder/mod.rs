@@ -120,6 +120,14 @@ pub struct BuildOptions {
     /// A deliberate bug (checker tests only).
     #[serde(default)]
     pub planted_fault: Option<PlantedFault>,
+    /// IO queue entries: how many IO requests one epoch can take before a slot that
+    /// requests IO must YIELD (vyre's 64 by default).
+    #[serde(default = "default_io_entries")]
+    pub io_entries: u32,
+}
+
+fn default_io_entries() -> u32 {
+    IO_ENTRIES
 }
 
 impl BuildOptions {
@@ -136,6 +144,7 @@ impl BuildOptions {
             user_handlers: Vec::new(),
             readback: Readback::Full,
             planted_fault: None,
+            io_entries: IO_ENTRIES,
         }
     }
 
@@ -237,6 +246,13 @@ fn build_with(opts: &BuildOptions, skeleton: Option<Skeleton>) -> Result<ValidPr
     if opts.heap_words == 0 || opts.heap_words > max_words {
         return Err(BuildError::BadSize { what: "heap", words: opts.heap_words, max: max_words });
     }
+    if opts.io_entries == 0 || opts.io_entries > MAX_IO_ENTRIES {
+        return Err(BuildError::BadSize {
+            what: "IO queue",
+            words: opts.io_entries.saturating_mul(IO_ENTRY_WORDS),
+            max: MAX_IO_ENTRIES * IO_ENTRY_WORDS,
+        });
+    }
     if opts.observables == 0 || opts.observables > max_words - CTRL_OBSERVABLES {
         return Err(BuildError::BadSize {
             what: "observable area",
@@ -288,7 +304,7 @@ pub fn protocol_buffers(opts: &BuildOptions) -> Vec<BufferDecl> {
         decl(CONTROL, BINDING_CONTROL, opts.control_words(), true),
         decl(RING, BINDING_RING, opts.slots * SLOT_WORDS, full),
         decl(DEBUG_LOG, BINDING_DEBUG_LOG, DEBUG_LOG_WORDS, full),
-        decl(IO_QUEUE, BINDING_IO_QUEUE, IO_QUEUE_WORDS, full),
+        decl(IO_QUEUE, BINDING_IO_QUEUE, opts.io_entries * IO_ENTRY_WORDS, full),
         decl(HEAP, BINDING_HEAP, opts.heap_words, full),
     ]
 }

@@ -457,7 +457,7 @@ impl<E: IoEngine> IoEpochService for IoQueueService<E> {
         IoQueueService::end_epoch(self, mem)
     }
     fn has_requests(&self, mem: &dyn crate::host::LiveMemory) -> bool {
-        IoQueueService::<E>::has_requests(mem)
+        IoQueueService::has_requests(self, mem)
     }
     fn mark(&self) -> IoMark {
         IoQueueService::mark(self)

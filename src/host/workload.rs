@@ -117,6 +117,9 @@ impl FileSpec {
     }
 }
 
+/// SHUTDOWN slots of a `mixed` workload, whatever its size.
+pub const MIXED_SHUTDOWNS: u32 = 8;
+
 /// Largest `generated` file: its bytes are made in memory before they are written.
 pub const MAX_GENERATED_FILE_BYTES: u64 = 1 << 30;
 
@@ -151,6 +154,10 @@ pub struct Workload {
     /// Files for LOAD_MISS, handle = position.
     #[serde(default)]
     pub files: Vec<FileSpec>,
+    /// IO queue entries of the ring (default: vyre's 64): how many IO requests one epoch
+    /// takes before a requesting slot must YIELD for a later epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io_entries: Option<u32>,
     /// User handlers.
     #[serde(default)]
     pub handlers: Vec<UserHandler>,
@@ -226,6 +233,7 @@ impl Workload {
             heap_words: 1,
             heap_init: vec![],
             files: vec![],
+            io_entries: None,
             handlers: vec![],
             slots: (0..slots)
                 .map(|_| SlotSpec {
@@ -241,6 +249,11 @@ impl Workload {
     /// Every built-in opcode, an opcode without a handler, tenants 0 and 1 authorised,
     /// tenant 2 denied, tenant 40 out of range, all five priorities. Every
     /// schedule-independent word of its final state is the same under every schedule.
+    ///
+    /// It drains in a number of epochs that does not grow with the ring: its IO queue
+    /// holds every LOAD_MISS request it makes (one slot in 12), and only the first
+    /// [`MIXED_SHUTDOWNS`] SHUTDOWN positions hold SHUTDOWN slots (each ends a persistent
+    /// epoch); the later ones hold NOPs.
     pub fn mixed(slots: u32) -> Workload {
         let unique = |i: u32| 1024 + 2 * i;
         let tenants = [0, 1, 0, 1, 0, 1, 2, 40];
@@ -262,7 +275,8 @@ impl Workload {
                     ];
                     (opcode::PACKED_SLOT, encode_packed(&ops).map(|a| a.to_vec()).unwrap_or_default())
                 }
-                9 => (opcode::SHUTDOWN, vec![]),
+                9 if i / 12 < MIXED_SHUTDOWNS => (opcode::SHUTDOWN, vec![]),
+                9 => (opcode::NOP, vec![]),
                 10 => (opcode::LOAD_MISS, vec![0, (i * 16) % file_len, 0, 8, unique(i), 0]),
                 _ => (0x1234, vec![i]),
             };
@@ -278,6 +292,7 @@ impl Workload {
             heap_words: 1024 + 2 * slots.max(1),
             heap_init: vec![HeapInit { at: 64, words: (0..64).map(|k| k * 7 + 1).collect() }],
             files: vec![FileSpec::Generated { len: u64::from(file_len), seed: 1 }],
+            io_entries: Some(slots.div_ceil(12).max(IO_ENTRIES)),
             handlers: vec![],
             slots: (0..slots).map(slot).collect(),
         }
@@ -334,6 +349,7 @@ impl Workload {
     pub fn build_options(&self, mode: Mode) -> BuildOptions {
         let mut o = BuildOptions::new(mode, (self.slots.len() as u32).max(1));
         o.heap_words = self.heap_words;
+        o.io_entries = self.io_entries.unwrap_or(IO_ENTRIES);
         o.user_handlers = self.handlers.clone();
         o
     }

@@ -114,24 +114,26 @@ impl IoEntry {
     }
 }
 
-/// Decode the whole queue (exactly 512 words).
+/// Decode the whole queue: 1 to `MAX_IO_ENTRIES` entries of 8 words (512 words for a
+/// default ring).
 pub fn decode_io_queue(words: &[u32]) -> Result<Vec<IoEntry>, CodecError> {
-    if words.len() != IO_QUEUE_WORDS as usize {
+    let entry = IO_ENTRY_WORDS as usize;
+    if words.is_empty() || words.len() % entry != 0 || words.len() > (MAX_IO_ENTRIES as usize) * entry {
         return Err(CodecError::WrongLength {
             what: "io queue",
-            expected: IO_QUEUE_WORDS.to_string(),
+            expected: format!("a multiple of {IO_ENTRY_WORDS} words up to {}", MAX_IO_ENTRIES * IO_ENTRY_WORDS),
             got: words.len(),
         });
     }
     words.chunks_exact(IO_ENTRY_WORDS as usize).enumerate().map(|(i, w)| IoEntry::decode(i, w)).collect()
 }
 
-/// Encode a queue of exactly 64 entries.
+/// Encode a queue of 1 to `MAX_IO_ENTRIES` entries.
 pub fn encode_io_queue(entries: &[IoEntry]) -> Result<Vec<u32>, CodecError> {
-    if entries.len() != IO_ENTRIES as usize {
+    if entries.is_empty() || entries.len() > MAX_IO_ENTRIES as usize {
         return Err(CodecError::WrongLength {
             what: "io queue entries",
-            expected: IO_ENTRIES.to_string(),
+            expected: format!("1 to {MAX_IO_ENTRIES}"),
             got: entries.len(),
         });
     }

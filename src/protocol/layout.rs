@@ -99,12 +99,15 @@ pub const DEBUG_RECORDS: u32 = 64;
 /// Debug log: total words (cursor + records).
 pub const DEBUG_LOG_WORDS: u32 = 1 + DEBUG_RECORDS * DEBUG_RECORD_WORDS;
 
-/// IO queue: entries.
+/// IO queue: entries of a ring built with the defaults (vyre's 64); a ring's capacity is
+/// a build parameter (`BuildOptions::io_entries`, 1 to [`MAX_IO_ENTRIES`]).
 pub const IO_ENTRIES: u32 = 64;
 /// IO queue: words per entry.
 pub const IO_ENTRY_WORDS: u32 = 8;
-/// IO queue: total words.
+/// IO queue: total words of a default ring.
 pub const IO_QUEUE_WORDS: u32 = IO_ENTRIES * IO_ENTRY_WORDS;
+/// IO queue: most entries a ring may have (the queue is one buffer).
+pub const MAX_IO_ENTRIES: u32 = crate::ir::validate::MAX_BUFFER_WORDS / IO_ENTRY_WORDS;
 /// IO entry word: operation.
 pub const IO_OP_TYPE: u32 = 0;
 /// IO entry word: source handle.
@@ -221,9 +224,10 @@ layout_table! {
         DEBUG_RECORDS => "record capacity",
         DEBUG_LOG_WORDS => "total words";
     "io queue":
-        IO_ENTRIES => "entries",
+        IO_ENTRIES => "entries (default)",
         IO_ENTRY_WORDS => "words per entry",
-        IO_QUEUE_WORDS => "total words",
+        IO_QUEUE_WORDS => "total words (default)",
+        MAX_IO_ENTRIES => "most entries",
         IO_OP_TYPE => "entry word: op",
         IO_SRC_HANDLE => "entry word: source handle",
         IO_DST_HANDLE => "entry word: destination handle",

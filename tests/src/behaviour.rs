@@ -38,6 +38,7 @@ fn workload(name: &str, slots: Vec<SlotSpec>) -> Workload {
         heap_words: 256,
         heap_init: vec![],
         files: vec![],
+        io_entries: None,
         handlers: vec![],
         slots,
     }

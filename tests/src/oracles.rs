@@ -233,6 +233,7 @@ pub fn stream_case(data: &[u8]) -> Case {
             heap_words: 256,
             heap_init: vec![],
             files: vec![],
+            io_entries: None,
             handlers: vec![],
             slots,
         },

@@ -17,7 +17,9 @@ use megaloop_conformance::snapshot::Snapshot;
 fn identical_engines_agree_when_the_io_queue_and_the_debug_log_overflow() {
     // `mixed` has one LOAD_MISS and one PRINTF slot in 12, half of them authorised.
     let slots = 32 * IO_ENTRIES.max(DEBUG_RECORDS);
-    let workload = Workload::mixed(slots);
+    let mut workload = Workload::mixed(slots);
+    // `mixed` sizes its queue to its requests; vyre's 64 entries overflow.
+    workload.io_entries = Some(IO_ENTRIES);
     let engines = [Engine::SimParallel, Engine::SimParallel, Engine::SimParallel, Engine::SimDet { seed: 0 }];
     let mut instances: Vec<Instance> = engines.into_iter().map(Instance::new).collect();
     let report = diff(&workload, &Mode::ALL, &mut instances, |mode| {

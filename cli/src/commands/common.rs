@@ -58,15 +58,25 @@ pub struct WorkloadArgs {
     /// Slots of a built-in workload.
     #[arg(long, default_value_t = 1000)]
     pub slots: u32,
+    /// IO queue entries of the ring (default: the workload's; vyre's 64 where it names
+    /// none; `mixed` sizes its queue to its IO requests).
+    #[arg(long)]
+    pub io_entries: Option<u32>,
 }
 
 impl WorkloadArgs {
     /// Load the workload (`mixed` by default).
     pub fn load(&self) -> anyhow::Result<Workload> {
-        match (&self.workload, &self.builtin) {
-            (Some(path), _) => Ok(Workload::from_file(path)?),
-            (None, name) => Ok(Workload::builtin(name.as_deref().unwrap_or("mixed"), self.slots)?),
+        let mut workload = match (&self.workload, &self.builtin) {
+            (Some(path), _) => Workload::from_file(path)?,
+            (None, name) => Workload::builtin(name.as_deref().unwrap_or("mixed"), self.slots)?,
+        };
+        if let Some(entries) = self.io_entries {
+            let max = megaloop::protocol::layout::MAX_IO_ENTRIES;
+            anyhow::ensure!((1..=max).contains(&entries), "--io-entries {entries}: an IO queue has 1 to {max} entries");
+            workload.io_entries = Some(entries);
         }
+        Ok(workload)
     }
 }
 

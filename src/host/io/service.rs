@@ -103,6 +103,8 @@ impl IoMark {
 pub struct IoQueueService<E: IoEngine> {
     engine: E,
     heap_words: usize,
+    /// Entries of the queue (the ring's build parameter).
+    io_entries: usize,
     /// Opcodes whose slots request IO, with the OP_TYPE their entries carry.
     io_opcodes: Vec<(u32, u32)>,
     /// Slots whose entry is complete but whose lane had not yet parked them.
@@ -119,6 +121,7 @@ impl<E: IoEngine> IoQueueService<E> {
         IoQueueService {
             engine,
             heap_words: heap_words as usize,
+            io_entries: IO_ENTRIES as usize,
             io_opcodes: vec![(LOAD_MISS, IO_OP_READ)],
             pending: Vec::new(),
             completions: Vec::new(),
@@ -130,6 +133,7 @@ impl<E: IoEngine> IoQueueService<E> {
     /// requests IO.
     pub fn for_program(engine: E, opts: &BuildOptions) -> Self {
         let mut service = Self::new(engine, opts.heap_words);
+        service.io_entries = opts.io_entries as usize;
         service.io_opcodes.extend(opts.user_handlers.iter().filter_map(|h| h.io.map(|op| (h.opcode, op.word()))));
         service
     }
@@ -163,7 +167,7 @@ impl<E: IoEngine> IoQueueService<E> {
         for (slot, _) in self.pending.drain(..) {
             tracing::warn!("IO completion for slot {slot} dropped: the slot is not parked WAIT_IO");
         }
-        for e in 0..Self::entries_in_use(mem) {
+        for e in 0..self.entries_in_use(mem) {
             let status = mem.load(IO_QUEUE, entry_word(e, IO_STATUS));
             if status == IO_STATUS_OK || status == IO_STATUS_ERROR {
                 for k in 0..IO_ENTRY_WORDS {
@@ -178,7 +182,7 @@ impl<E: IoEngine> IoQueueService<E> {
     /// poll does not match its slot and never will: complete it with ERROR (its slot, if
     /// parked, is re-published and FAULTs) rather than leave it to be overwritten.
     fn refuse_unmatched(&mut self, mem: &dyn LiveMemory) {
-        for e in 0..Self::entries_in_use(mem) {
+        for e in 0..self.entries_in_use(mem) {
             let status = entry_word(e, IO_STATUS);
             if mem.compare_exchange(IO_QUEUE, status, IO_STATUS_REQUESTED, IO_STATUS_IN_SERVICE).is_err() {
                 continue;
@@ -208,8 +212,8 @@ impl<E: IoEngine> IoQueueService<E> {
 
     /// Whether some entry waits to be served (so a backend that stages reads needs its
     /// staging area).
-    pub fn has_requests(mem: &dyn LiveMemory) -> bool {
-        (0..Self::entries_in_use(mem)).any(|e| mem.load(IO_QUEUE, entry_word(e, IO_STATUS)) == IO_STATUS_REQUESTED)
+    pub fn has_requests(&self, mem: &dyn LiveMemory) -> bool {
+        (0..self.entries_in_use(mem)).any(|e| mem.load(IO_QUEUE, entry_word(e, IO_STATUS)) == IO_STATUS_REQUESTED)
     }
 
     /// The OP_TYPE an entry of the slot's opcode must carry, if that opcode requests IO.
@@ -238,15 +242,15 @@ impl<E: IoEngine> IoQueueService<E> {
 
     /// Entries below the IO cursor: lanes take entries by incrementing it, and the host
     /// resets it only once every entry is free, so no entry at or past it is in use.
-    fn entries_in_use(mem: &dyn LiveMemory) -> usize {
-        (mem.load(CONTROL, CTRL_IO_CURSOR as usize) as usize).min(IO_ENTRIES as usize)
+    fn entries_in_use(&self, mem: &dyn LiveMemory) -> usize {
+        (mem.load(CONTROL, CTRL_IO_CURSOR as usize) as usize).min(self.io_entries)
     }
 
     /// Take every current REQUESTED entry, in queue order. The fields are read before the
     /// take: a lane never writes an entry it has marked REQUESTED.
     fn take_requested(&self, mem: &dyn LiveMemory) -> Vec<Taken> {
         let mut taken = Vec::new();
-        for e in 0..Self::entries_in_use(mem) {
+        for e in 0..self.entries_in_use(mem) {
             let status = entry_word(e, IO_STATUS);
             if mem.load(IO_QUEUE, status) != IO_STATUS_REQUESTED {
                 continue;

@@ -210,6 +210,7 @@ pub fn workload() -> impl Strategy<Value = Workload> {
                     heap_words: HEAP_WORDS,
                     heap_init: vec![HeapInit { at: 0, words: heap.clone() }],
                     files: vec![FileSpec::Generated { len: file_len, seed: file_seed }],
+                    io_entries: None,
                     handlers,
                     slots,
                 }
