@@ -129,6 +129,18 @@ fn cases(f: &Files) -> Vec<Case> {
         },
         Case { name: "run: zero slots", args: args(&["run", "--slots", "0"]), exit: 2, says: "--slots 0" },
         Case {
+            name: "run: IO queue of 0 entries",
+            args: args(&["run", "--io-entries", "0"]),
+            exit: 2,
+            says: "--io-entries 0: an IO queue has 1 to",
+        },
+        Case {
+            name: "diff: IO queue past a buffer",
+            args: args(&["diff", "--io-entries", "4294967295"]),
+            exit: 2,
+            says: "--io-entries 4294967295",
+        },
+        Case {
             name: "bench: slots over the ring",
             args: args(&["bench", "--slots", "4294967295"]),
             exit: 2,

@@ -239,6 +239,7 @@ pub fn stream_case(data: &[u8]) -> Case {
         },
         initial_status,
         fuel: Some(1 + head % 64),
+        max_epochs: None,
     }
 }
 

@@ -56,6 +56,31 @@ fn generated_cases_agree_on_every_engine() {
     }
 }
 
+/// Generated cases made to overflow the IO queue and the debug log
+/// (`generate::overflowing`) agree on every engine: spec 2.10's classification holds past
+/// the bounded resources. Few cases: each runs many epochs, and the deterministic
+/// simulator starts a thread per lane per epoch.
+#[test]
+fn overflowing_generated_cases_agree_on_every_engine() {
+    let mut engines = engines();
+    let (mut queue_overflows, mut log_overflows) = (0, 0);
+    for seed in 0..OVERFLOW_CASES {
+        let mut case = Case::from_seed(seed);
+        case.workload = megaloop_conformance::generate::overflowing(case.workload);
+        let report = diff_case(&case, &mut engines);
+        assert!(report.agrees(), "seed {seed}, overflowing:\n{}", report.render(10));
+        let (run, snapshot) = run_on(&mut engines[0], &case.workload, &case.config()).unwrap();
+        let queue = megaloop_conformance::generate::SMALL_IO_QUEUE as usize;
+        queue_overflows += usize::from(run.io.len() > queue);
+        log_overflows += usize::from(snapshot.debug_dropped > 0);
+    }
+    assert!(queue_overflows >= 3, "only {queue_overflows} cases made more IO requests than their queue holds");
+    assert_eq!(log_overflows, OVERFLOW_CASES as usize, "every case overflows the debug log");
+}
+
+/// Cases of [`overflowing_generated_cases_agree_on_every_engine`].
+const OVERFLOW_CASES: u64 = 24;
+
 #[test]
 fn seeded_cases_are_reproducible() {
     assert_eq!(Case::from_seed(42), Case::from_seed(42));

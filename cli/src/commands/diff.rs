@@ -36,6 +36,10 @@ pub struct Args {
     /// trusting-claim, unbounded-tenant, starvation-lockout). The first is the reference.
     #[arg(long)]
     engine: Vec<Engine>,
+    /// Most epochs of each drain (reached only by a workload that cannot drain; the
+    /// report then says so).
+    #[arg(long, default_value_t = 256)]
+    max_epochs: u32,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -80,6 +84,7 @@ fn check_input(workload: &Workload, modes: &[Mode], instances: &[Instance]) -> a
 /// Run the comparison.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     ensure!(args.seeds <= MAX_SEEDS, "--seeds {}: at most {MAX_SEEDS} deterministic schedules", args.seeds);
+    let max_epochs = crate::commands::common::positive("--max-epochs", args.max_epochs)?;
     let timeout = args.timeout.duration()?;
     let (workload, case) = load(&args)?;
     let modes: Vec<Mode> = match (&case, args.mode.is_empty()) {
@@ -107,6 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config_for = |mode: Mode| {
         let mut c = RunConfig::new(mode);
         c.max_workgroups = 4;
+        c.max_epochs = max_epochs;
         c
     };
     let bar = progress::bar(modes.len() as u64, "diff");
@@ -118,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bar.set_message(mode.name());
         let one = match &case {
             // A case runs with everything it names (launch shape, fuel, initial statuses).
-            Some(case) => diff_case(&Case { mode, ..case.clone() }, &mut instances),
+            Some(case) => diff_case(&Case { mode, max_epochs: Some(max_epochs), ..case.clone() }, &mut instances),
             None => diff(&workload, &[mode], &mut instances, config_for),
         };
         report.results.extend(one.results);
@@ -146,6 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             workload: workload.clone(),
             initial_status: vec![],
             fuel: None,
+            max_epochs: Some(max_epochs),
         });
         let dir = std::env::temp_dir().join("megaloop-failures");
         match case.save(&dir) {

@@ -8,7 +8,7 @@ pub mod layout;
 mod workload;
 
 pub use handler::handler;
-pub use workload::{workload, FIRST_USER_OPCODE, SLOT_COUNTS};
+pub use workload::{overflowing, workload, FIRST_USER_OPCODE, PRINTF_BURST, SLOT_COUNTS, SMALL_IO_QUEUE};
 
 use megaloop::builder::Mode;
 use megaloop::host::runner::RunConfig;
@@ -44,6 +44,9 @@ pub struct Case {
     /// Persistent fuel per lane per epoch (default: derived from the ring size).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u32>,
+    /// Most epochs of the drain (default: the runner's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_epochs: Option<u32>,
 }
 
 /// A random case.
@@ -57,6 +60,7 @@ pub fn case() -> impl Strategy<Value = Case> {
             workload,
             initial_status: vec![],
             fuel: None,
+            max_epochs: None,
         },
     )
 }
@@ -90,6 +94,9 @@ impl Case {
         c.workgroup_size = self.workgroup_size;
         c.max_workgroups = self.workgroups;
         c.fuel = self.fuel;
+        if let Some(max_epochs) = self.max_epochs {
+            c.max_epochs = max_epochs;
+        }
         c
     }
 

@@ -7,7 +7,7 @@
 use super::handler::handler;
 use super::layout::*;
 use megaloop::host::workload::{generated_bytes, FileSpec, HeapInit, OpcodeSpec, SlotSpec, TenantSpec, Workload};
-use megaloop::protocol::layout::DEFAULT_OBSERVABLES;
+use megaloop::protocol::layout::{DEBUG_RECORDS, DEFAULT_OBSERVABLES};
 use megaloop::protocol::opcode::*;
 use megaloop::protocol::packed::PackedOp;
 use proptest::collection::vec;
@@ -176,6 +176,28 @@ pub const SLOT_COUNTS: [u32; 5] = [1, 5, 16, 33, MAX_GENERATED_SLOTS];
 /// past the mask table (29), far past it (40), landing on DRAIN_TARGET for a kernel that
 /// forgets the bound (138), and the largest id.
 const TENANT_IDS: [u32; 8] = [0, 1, 2, 3, 29, 40, 138, u32::MAX];
+
+/// PRINTF slots [`overflowing`] appends, past the debug log's capacity: the log
+/// overflows, and which records are kept depends on the schedule (spec 2.10).
+pub const PRINTF_BURST: u32 = DEBUG_RECORDS + 8;
+
+/// IO queue entries [`overflowing`] gives a case: a few LOAD_MISS slots overflow it, YIELD
+/// and come back in later epochs (spec 2.10).
+pub const SMALL_IO_QUEUE: u32 = 2;
+
+/// `workload` made to overflow the bounded resources: its IO queue shrunk to
+/// [`SMALL_IO_QUEUE`] entries and [`PRINTF_BURST`] PRINTF slots of tenant 0 (always
+/// authorised) appended; PRINTF writes no heap word, so the heap discipline holds.
+pub fn overflowing(mut workload: Workload) -> Workload {
+    workload.io_entries = Some(SMALL_IO_QUEUE);
+    workload.slots.extend((0..PRINTF_BURST).map(|k| SlotSpec {
+        opcode: OpcodeSpec::Number(PRINTF),
+        tenant: 0,
+        priority: k % 5,
+        args: vec![k, k.wrapping_mul(0x9e37_79b9), 7],
+    }));
+    workload
+}
 
 /// A random valid workload.
 pub fn workload() -> impl Strategy<Value = Workload> {
