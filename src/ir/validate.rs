@@ -366,10 +366,10 @@ struct VarInfo {
 struct Validator<'a> {
     buffers: HashMap<&'a str, &'a BufferDecl>,
     /// The names each open scope declared, innermost last.
-    scopes: Vec<Vec<String>>,
+    scopes: Vec<Vec<&'a str>>,
     /// Every visible name's declarations, innermost last (more than one only after a
     /// duplicate, which is an error): lookups take constant time however many names.
-    visible: HashMap<String, Vec<VarInfo>>,
+    visible: HashMap<&'a str, Vec<VarInfo>>,
     errors: Vec<ValidationError>,
     loop_depth: usize,
 }
@@ -414,10 +414,10 @@ impl<'a> Validator<'a> {
 
     fn close_scope(&mut self) {
         for name in self.scopes.pop().unwrap_or_default() {
-            if let Some(declarations) = self.visible.get_mut(&name) {
+            if let Some(declarations) = self.visible.get_mut(name) {
                 declarations.pop();
                 if declarations.is_empty() {
-                    self.visible.remove(&name);
+                    self.visible.remove(name);
                 }
             }
         }
@@ -487,15 +487,15 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn declare(&mut self, name: &str, info: VarInfo, path: String, ctx: &Stmt) {
+    fn declare(&mut self, name: &'a str, info: VarInfo, path: String, ctx: &Stmt) {
         if !is_identifier(name) {
             self.error(path, ErrorKind::InvalidIdentifier { name: name.to_string() }, print::stmt_head(ctx));
         } else if self.lookup(name).is_some() {
             self.error(path, ErrorKind::DuplicateVariable { name: name.to_string() }, print::stmt_head(ctx));
         }
         if let Some(scope) = self.scopes.last_mut() {
-            scope.push(name.to_string());
-            self.visible.entry(name.to_string()).or_default().push(info);
+            scope.push(name);
+            self.visible.entry(name).or_default().push(info);
         }
     }
 
@@ -509,7 +509,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn block(&mut self, stmts: &Block, path: &str, depth: usize) {
+    fn block(&mut self, stmts: &'a Block, path: &str, depth: usize) {
         self.open_scope();
         for (i, s) in stmts.iter().enumerate() {
             self.stmt(s, &format!("{path}[{i}]"), depth);
@@ -517,7 +517,7 @@ impl<'a> Validator<'a> {
         self.close_scope();
     }
 
-    fn stmt(&mut self, s: &Stmt, path: &str, depth: usize) {
+    fn stmt(&mut self, s: &'a Stmt, path: &str, depth: usize) {
         let nests = matches!(s, Stmt::If { .. } | Stmt::For { .. } | Stmt::PersistentLoop { .. });
         if nests && depth >= MAX_NESTING {
             self.error(path.to_string(), ErrorKind::TooDeep, print::stmt_head(s));
