@@ -81,6 +81,20 @@ fn report_unwritable_stdout() {
     }));
 }
 
+/// An error and its causes on one line, each cause once (an error that already says its
+/// cause is not followed by it again).
+fn describe(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 fn main() -> ExitCode {
     install_signal_handlers();
     report_unwritable_stdout();
@@ -98,14 +112,14 @@ fn main() -> ExitCode {
     match result {
         Ok(_) | Err(_) if megaloop::host::interrupt::requested() => {
             if let Err(err) = &result {
-                eprintln!("megaloop: {err:#}");
+                eprintln!("megaloop: {}", describe(err));
             }
             eprintln!("megaloop: interrupted; no result is reported from the run that was stopped");
             ExitCode::from(INTERRUPTED)
         }
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", describe(&err));
             // A run that ran past its timeout found a problem (exit 1); the rest is input.
             let timed_out = err.chain().any(|e| {
                 matches!(
