@@ -485,9 +485,10 @@ impl<'a, H: Hooks> Warp<'a, H> {
 
     #[allow(clippy::too_many_arguments)]
     fn atomic(&mut self, kind: AtomicOp, buf: u16, idx: Reg, a: Reg, b: Reg, dst: Option<Reg>, live: Mask) {
-        // Adds of one word by the whole warp whose old values nobody reads are one add of
-        // the sum: the lanes' adds happen back to back, a valid relaxed execution.
-        if !H::SEES_ACCESSES && dst.is_none() && matches!(kind, AtomicOp::Add | AtomicOp::Sub) {
+        // Adds of one word by the whole warp are one add of the sum: the lanes' adds happen
+        // back to back in lane order, a valid relaxed execution; each lane that reads its
+        // old value gets the word plus the adds of the lanes before it.
+        if !H::SEES_ACCESSES && matches!(kind, AtomicOp::Add | AtomicOp::Sub) {
             let mut lanes = live.lanes();
             if let Some(first) = lanes.next() {
                 let index = self.reg(idx, first);
@@ -498,11 +499,18 @@ impl<'a, H: Hooks> Warp<'a, H> {
                     sum = sum.wrapping_add(self.reg(a, l));
                 }
                 if uniform {
-                    if let Some(word) = self.mem.word(buf, index) {
-                        match kind {
-                            AtomicOp::Add => word.fetch_add(sum, Relaxed),
-                            _ => word.fetch_sub(sum, Relaxed),
-                        };
+                    let word = self.mem.word(buf, index);
+                    let mut old = word.map_or(0, |w| match kind {
+                        AtomicOp::Add => w.fetch_add(sum, Relaxed),
+                        _ => w.fetch_sub(sum, Relaxed),
+                    });
+                    if let Some(d) = dst {
+                        let in_buffer = word.is_some();
+                        for l in live.lanes() {
+                            self.regs[d as usize * self.w + l as usize] = if in_buffer { old } else { 0 };
+                            let x = self.reg(a, l);
+                            old = if kind == AtomicOp::Add { old.wrapping_add(x) } else { old.wrapping_sub(x) };
+                        }
                     }
                     return;
                 }

@@ -195,7 +195,8 @@ fn adds(n: u32) -> Vec<Slot> {
 
 #[test]
 fn exactly_once_claiming() {
-    // Priority mode: every lane scans every slot, so lanes race for each one.
+    // Priority mode: tickets are unique within a sweep, but a lane that finds every sweep
+    // finished rewinds the cursors, so lanes race for slots another lane still holds.
     assert!(
         explore(
             "exactly-once 2 lanes x 2 slots",
@@ -289,6 +290,54 @@ fn starvation_guard_bound() {
             assert!(claimed <= 3, "IDLE slot never claimed while others were: {order:?}");
         }
     });
+}
+
+/// Spec 2.7's rewind: slot 0 is EMPTY when the epoch begins (the host's cursor starts
+/// past it); slot 1's handler counts it into DRAIN_TARGET and publishes it. A lane that
+/// finds every sweep finished rewinds the cursors, so the late publication runs in this
+/// epoch, exactly once, and the cursors stay within their partition's length plus the
+/// lanes.
+#[test]
+fn rewound_sweep_finds_a_late_publication() {
+    let publisher = UserHandler {
+        name: "publish-slot-0".into(),
+        opcode: 0x103,
+        body: vec![
+            atomic(AtomicOp::Add, "control", Expr::u32(CTRL_DRAIN_TARGET), vec![Expr::u32(1)], None),
+            atomic(AtomicOp::Store, "ring", Expr::u32(0), vec![Expr::u32(Status::Published.word())], None),
+        ],
+        io: None,
+    };
+    let mut late = published(ATOMIC_ADD, 0, 2, &[0, 1]);
+    late.status = Status::Empty;
+    let mut s = Setup::new(Mode::Priority, 2, vec![late, published(0x103, 0, 2, &[])]);
+    s.handlers = vec![publisher];
+    s.fuel = 6;
+    s.control = Box::new(|c| {
+        c.drain_target = 1;
+        c.reserved[(CTRL_PRIORITY_CURSORS + PRIORITY_NORMAL - CTRL_LOOP_CUTOFF - 1) as usize] = 1;
+    });
+    let ran_somewhere = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = ran_somewhere.clone();
+    explore("late publication 2 lanes x 2 slots", s.model(), move |mem| {
+        let runs = mem.load(HEAP, 0);
+        seen.fetch_or(runs == 1, Ordering::Relaxed);
+        assert!(runs <= 1, "the late publication ran {runs} times");
+        for slot in 0..2 {
+            assert_ne!(status(mem, slot), Status::Claimed, "a lane stopped with slot {slot} CLAIMED");
+        }
+        if control(mem, CTRL_FUEL_EXHAUSTED) == 0 {
+            assert_eq!(
+                (status(mem, 0), runs),
+                (Status::Done, 1),
+                "lanes left the epoch before the late publication ran"
+            );
+        }
+        let cursor = control(mem, CTRL_PRIORITY_CURSORS + PRIORITY_NORMAL);
+        assert!(cursor <= 2 + 2, "the NORMAL cursor is {cursor}, past its length 2 + 2 lanes");
+    });
+    // Lanes may run out of fuel in some executions; without a rewind they do in all.
+    assert!(ran_somewhere.load(Ordering::Relaxed), "no execution ran the late publication");
 }
 
 fn urgent_only(fault: Option<PlantedFault>) -> Model {

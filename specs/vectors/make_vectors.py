@@ -91,6 +91,24 @@ for mode in ["once","persistent","priority","jit"]:
       wl(f"mode-{mode}",slots),
       {"statuses":["DONE"]*40,"done_count":40,"heap":heap,"tenant_claims":{"0":20,"1":20},"priority_claims":[8,8,8,8,8]},
       modes=[mode], workgroup_size=8, workgroups=4)
+# ---------------- priority claim cursors (2.7) ----------------
+def atomic(op,buf,idx,args,result=None):
+    a={"op":op,"buffer":buf,"index":lit(idx),"args":[lit(x) for x in args]}
+    if result: a["result"]=result
+    return {"atomic":a}
+recorder={"name":"record-order","opcode":0x100,"body":[atomic("add","heap",0,[1],"k"),
+  {"store":{"buffer":"heap","index":binop("add",lit(1),var("k")),"value":var("slot")}}]}
+write("mode/priority_claim_order","Priority claim order of one lane: CRITICAL first in slot order; with the starvation counter one below the threshold, the first claim is urgent-first and the next idle-first (IDLE's first slot), then urgent-first again until CRITICAL's sweep is finished, then IDLE",
+  "2.7",
+  wl("priority-order",[slot(0x100,priority=0) for _ in range(3)]+[slot(0x100,priority=4) for _ in range(2)],handlers=[recorder]),
+  {"statuses":["DONE"]*5,"priority_claims":[3,0,0,0,2],"heap":{"0":5,"1":0,"2":3,"3":1,"4":2,"5":4}},
+  modes=["priority"],control={"135":15},workgroup_size=1,workgroups=1)
+publisher={"name":"publish-slot-0","opcode":0x103,"body":[atomic("add","control",141,[1]),atomic("store","ring",0,[1])]}
+write("mode/priority_rewind_finds_late_publication","A slot published during the epoch behind every claim cursor (a handler publishes slot 0, EMPTY when the epoch began, after counting it into DRAIN_TARGET) is claimed in the same epoch: lanes that find every sweep finished rewind the cursors",
+  "2.6, 2.7",
+  wl("priority-rewind",[slot(NOP),slot(0x103)],handlers=[publisher]),
+  {"statuses":["DONE","DONE"],"done_count":2,"priority_claims":[0,0,2,0,0]},
+  modes=["persistent","priority"],initial_status=[{"slot":0,"status":"EMPTY"}],epochs=1)
 # ---------------- transitions ----------------
 S=["EMPTY","PUBLISHED","CLAIMED","DONE","WAIT_IO","YIELD","REQUEUE","FAULT"]
 LEGAL={("host_publish",f):"PUBLISHED" for f in ["EMPTY","YIELD","REQUEUE"]}

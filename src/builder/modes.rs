@@ -93,41 +93,79 @@ pub fn persistent(opts: &BuildOptions, handlers: &[Handler]) -> Block {
     persistent_loop_around(opts, prelude, iteration)
 }
 
-/// Priority: each iteration scans the partitions CRITICAL first, or IDLE first once the
-/// starvation counter reached the threshold, and claims the first slot it can. An
-/// urgent-first claim counts up; an idle-first claim resets the counter. Idle-first still
-/// ends at CRITICAL, so urgent work alone is never locked out (vyre defect 3 fixed).
+/// Priority: each iteration visits the partitions CRITICAL first, or IDLE first once the
+/// starvation counter reached the threshold, and draws one ticket from the first
+/// partition whose sweep has tickets left (its claim cursor below its length): the slot
+/// at that offset is tried, claimed or not, and the iteration ends. So a claim costs O(1)
+/// amortised, a lower partition is drawn from only once every higher one is swept, and a
+/// slot that is not claimable costs one iteration. An urgent-first claim counts up; an
+/// idle-first claim resets the counter. Idle-first still ends at CRITICAL, so urgent work
+/// alone is never locked out (vyre defect 3 fixed). A lane that finds every sweep
+/// finished rewinds each finished cursor to 0 (by compare-exchange from the value it
+/// saw), so slots published during the epoch (IO completed while lanes run, a handler's
+/// publication) are found by the next sweep (spec 2.7). The partition bounds are host-set
+/// before the epoch, so each lane reads them once.
 pub fn priority(opts: &BuildOptions, handlers: &[Handler]) -> Block {
-    let found = || var("ml_found");
     let lockout = opts.planted_fault == Some(crate::builder::PlantedFault::StarvationLockout);
     let starvation: Stmt = if_else(
         var("ml_reverse"),
         if lockout { vec![] } else { vec![atomic_store(CONTROL, u(CTRL_STARVATION), u(0))] },
         vec![atomic_add(CONTROL, u(CTRL_STARVATION), u(1))],
     );
-    // The planted lockout scans only IDLE and LOW once past the threshold.
-    let levels = if lockout { Expr::select(var("ml_reverse"), u(2), u(PRIORITY_LEVELS)) } else { u(PRIORITY_LEVELS) };
-    let on_claim = vec![assign("ml_found", Expr::bool(true)), starvation];
-    let bound = |w: Expr| Expr::load(CONTROL, w).min(u(opts.slots));
-    let scan_partition = vec![
-        let_u32("ml_p", Expr::select(var("ml_reverse"), u(PRIORITY_IDLE) - var("ml_k"), var("ml_k"))),
-        let_u32("ml_start", bound(u(CTRL_PRIORITY_OFFSETS) + var("ml_p"))),
-        let_u32("ml_end", bound(u(CTRL_PRIORITY_OFFSETS + 1) + var("ml_p"))),
-        let_u32("ml_len", Expr::select(var("ml_end").gt(var("ml_start")), var("ml_end") - var("ml_start"), u(0))),
-        for_("ml_j", u(0), var("ml_len"), {
-            let mut b = vec![let_u32("ml_slot", var("ml_start") + (var("ml_j") + var("ml_gid")) % var("ml_len"))];
-            b.extend(try_slot(opts, handlers, var("ml_slot"), on_claim));
-            b.push(if_(found(), vec![Stmt::Break]));
-            b
-        }),
-    ];
+    let start = |p: u32| format!("ml_start{p}");
+    let len = |p: u32| format!("ml_len{p}");
+    let cursor = |p: u32| u(CTRL_PRIORITY_CURSORS + p);
+    let bound = |w: u32| Expr::load(CONTROL, u(w)).min(u(opts.slots));
+    // Offsets a handler made decrease leave a partition empty, never wrap its length.
+    let mut prelude = vec![let_u32(&start(0), bound(CTRL_PRIORITY_OFFSETS))];
+    for p in 0..PRIORITY_LEVELS {
+        let (end, start_p) = (format!("ml_end{p}"), var(&start(p)));
+        prelude.push(let_u32(&end, bound(CTRL_PRIORITY_OFFSETS + p + 1)));
+        prelude.push(let_u32(&len(p), Expr::select(var(&end).gt(start_p.clone()), var(&end) - start_p, u(0))));
+        if p + 1 < PRIORITY_LEVELS {
+            prelude.push(let_u32(&start(p + 1), var(&end)));
+        }
+    }
+    let visit = |p: u32| {
+        if_(
+            (!var("ml_drew")).and(Expr::load(CONTROL, cursor(p)).lt(var(&len(p)))),
+            vec![
+                atomic(AtomicOp::Add, CONTROL, cursor(p), vec![u(1)], Some(&format!("ml_ticket{p}"))),
+                if_(
+                    var(&format!("ml_ticket{p}")).lt(var(&len(p))),
+                    vec![
+                        assign("ml_drew", Expr::bool(true)),
+                        assign("ml_pick", var(&start(p)) + var(&format!("ml_ticket{p}"))),
+                    ],
+                ),
+            ],
+        )
+    };
+    // The planted lockout visits only IDLE and LOW once past the threshold.
+    let idle_first: Vec<u32> =
+        if lockout { vec![PRIORITY_IDLE, PRIORITY_LOW] } else { (0..PRIORITY_LEVELS).rev().collect() };
+    let rewind = (0..PRIORITY_LEVELS).flat_map(|p| {
+        let seen = format!("ml_seen{p}");
+        [
+            let_u32(&seen, Expr::load(CONTROL, cursor(p))),
+            if_(
+                var(&seen).ge(var(&len(p))).and(var(&seen).ne(u(0))),
+                vec![compare_exchange(&format!("ml_rewound{p}"), CONTROL, cursor(p), var(&seen), u(0))],
+            ),
+        ]
+    });
     let iteration = vec![
         let_("ml_reverse", ScalarType::Bool, Expr::load(CONTROL, u(CTRL_STARVATION)).ge(u(STARVATION_THRESHOLD))),
-        let_("ml_found", ScalarType::Bool, Expr::bool(false)),
-        let_u32("ml_levels", levels),
-        for_("ml_k", u(0), var("ml_levels"), vec![if_(!found(), scan_partition)]),
+        let_("ml_drew", ScalarType::Bool, Expr::bool(false)),
+        let_u32("ml_pick", u(0)),
+        if_else(
+            var("ml_reverse"),
+            idle_first.into_iter().map(visit).collect(),
+            (0..PRIORITY_LEVELS).map(visit).collect(),
+        ),
+        if_else(var("ml_drew"), try_slot(opts, handlers, var("ml_pick"), vec![starvation]), rewind.collect()),
     ];
-    persistent_loop_around(opts, vec![], iteration)
+    persistent_loop_around(opts, prelude, iteration)
 }
 
 /// The benchmark baseline: one slot per dispatch of one lane. Each dispatch takes the

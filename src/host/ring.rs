@@ -256,27 +256,44 @@ impl Ring {
 
     /// PUBLISHED slots whose tenant is authorised: what an epoch can settle.
     pub fn runnable(&self) -> Result<u32, HostError> {
-        Ok(self.runnable_slots()?.0)
+        Ok(self.runnable_slots()?.count)
     }
 
-    /// How many slots are runnable, and the index of the first.
-    fn runnable_slots(&self) -> Result<(u32, u32), HostError> {
+    /// The runnable slots: how many, the first, and each priority partition's first.
+    fn runnable_slots(&self) -> Result<Runnable, HostError> {
         let control = self.control()?;
+        let slots = self.opts.slots;
+        let offsets = control.priority_offsets.map(|o| o.min(slots));
         let ring = &self.buffers[RING];
-        let (mut count, mut first) = (0u32, None);
+        let mut runnable = Runnable { count: 0, first: None, cursors: [0; PRIORITY_LEVELS as usize] };
+        let mut seen = [false; PRIORITY_LEVELS as usize];
         for (i, slot) in ring.chunks_exact(SLOT_WORDS as usize).enumerate() {
             let status = Status::from_word(slot[0]).ok_or(CodecError::BadStatus { slot: i, value: slot[0] })?;
             if status == Status::Published && control.tenant_authorised(slot[SLOT_TENANT as usize]) {
-                count += 1;
-                first.get_or_insert(i as u32);
+                runnable.count += 1;
+                runnable.first.get_or_insert(i as u32);
+                let i = i as u32;
+                if let Some(p) = (0..PRIORITY_LEVELS as usize).find(|&p| offsets[p] <= i && i < offsets[p + 1]) {
+                    if !seen[p] {
+                        seen[p] = true;
+                        runnable.cursors[p] = i - offsets[p];
+                    }
+                }
             }
         }
-        Ok((count, first.unwrap_or(0)))
+        // A partition with nothing runnable starts swept (its length): lanes skip it
+        // until a rewind (spec 2.7).
+        for p in 0..PRIORITY_LEVELS as usize {
+            if !seen[p] {
+                runnable.cursors[p] = offsets[p + 1].saturating_sub(offsets[p]);
+            }
+        }
+        Ok(runnable)
     }
 
-    /// Run one epoch: set DRAIN_TARGET to the runnable slots and SCAN_START to the first,
-    /// reset SETTLED, FUEL_EXHAUSTED and LOOP_CUTOFF, run, then service IO and clear an
-    /// acknowledged SHUTDOWN.
+    /// Run one epoch: set DRAIN_TARGET to the runnable slots, SCAN_START to the first and
+    /// each priority claim cursor to its partition's first, reset SETTLED, FUEL_EXHAUSTED
+    /// and LOOP_CUTOFF, run, then service IO and clear an acknowledged SHUTDOWN.
     pub fn run_epoch(
         &mut self,
         backend: &mut dyn Backend,
@@ -287,16 +304,20 @@ impl Ring {
         self.run_epoch_for(runnable, backend, geometry, io)
     }
 
-    /// `run_epoch` for an already counted `(runnable slots, first runnable slot)`.
+    /// `run_epoch` for already counted runnable slots.
     fn run_epoch_for(
         &mut self,
-        (target, first): (u32, u32),
+        runnable: Runnable,
         backend: &mut dyn Backend,
         geometry: Geometry,
         mut io: Option<&mut (dyn IoEpochService + '_)>,
     ) -> Result<EpochReport, HostError> {
+        let target = runnable.count;
         self.set_control_word(CTRL_DRAIN_TARGET, target);
-        self.set_control_word(CTRL_SCAN_START, first);
+        self.set_control_word(CTRL_SCAN_START, runnable.first.unwrap_or(0));
+        for (p, cursor) in runnable.cursors.iter().enumerate() {
+            self.set_control_word(CTRL_PRIORITY_CURSORS + p as u32, *cursor);
+        }
         for word in [CTRL_SETTLED, CTRL_FUEL_EXHAUSTED, CTRL_LOOP_CUTOFF] {
             self.set_control_word(word, 0);
         }
@@ -379,7 +400,7 @@ impl Ring {
         let mut reports: Vec<EpochReport> = Vec::new();
         for _ in 0..max_epochs {
             let runnable = self.runnable_slots()?;
-            if runnable.0 == 0 {
+            if runnable.count == 0 {
                 break;
             }
             if crate::host::interrupt::requested() {
@@ -408,6 +429,18 @@ impl Ring {
         let control = &self.buffers[CONTROL];
         (0..=PRIORITY_IDLE).fold(0u32, |sum, p| sum.wrapping_add(control[(CTRL_PRIORITY_CLAIMS + p) as usize]))
     }
+}
+
+/// What the host counts before an epoch (spec 2.6, 2.7).
+#[derive(Clone, Copy, Debug)]
+struct Runnable {
+    /// PUBLISHED slots of authorised tenants: the drain target.
+    count: u32,
+    /// The first of them: SCAN_START.
+    first: Option<u32>,
+    /// Per priority partition, the offset of its first runnable slot, or its length if it
+    /// has none: the claim cursors.
+    cursors: [u32; PRIORITY_LEVELS as usize],
 }
 
 /// `build(opts)`, memoised per thread: fuzzing, the differential generators and the

@@ -80,11 +80,11 @@ impl RunConfig {
         self.fuel_cap.map_or(fuel, |cap| fuel.min(cap))
     }
 
-    /// Fit the configuration to `backend` for a ring of `slots`: in persistent modes, a
+    /// Fit the configuration to `backend`: in persistent modes, a
     /// workgroup no larger than the backend's progress width and at most the co-resident
     /// workgroups; and fuel below the driver's loop-iteration cap
-    /// (each round of a priority scan runs up to `slots` inner iterations).
-    pub fn fit(&mut self, backend: &mut dyn Backend, slots: u32) -> Result<(), crate::host::BackendError> {
+    /// (a round of any persistent mode runs no inner loop but its handlers' own).
+    pub fn fit(&mut self, backend: &mut dyn Backend) -> Result<(), crate::host::BackendError> {
         if self.mode.is_persistent() {
             if let Some(w) = backend.progress_width()? {
                 self.workgroup_size = self.workgroup_size.min(w.max(1));
@@ -97,15 +97,10 @@ impl RunConfig {
             // The driver counts every loop iteration of a lane, in every loop, against one
             // limit per dispatch. Measured on lavapipe (a 2-core machine like CI's, 16
             // lanes, the drain target out of reach, the largest fuel not cut off found by
-            // bisection over explicit fuel): a priority round costs about
-            // 6.6 x slots + 50 counted iterations up to 128 slots (8 slots: 105, 64: 485,
-            // 128: 851) and about 1,260 at 300 slots; the model below stays above every
-            // measurement with margin. A persistent round: about 6.
-            let per_round = match self.mode {
-                Mode::Priority => slots.saturating_mul(10).saturating_add(128),
-                Mode::Once | Mode::Persistent | Mode::Jit => 8,
-            }
-            .saturating_add(self.slot_loop_cost);
+            // bisection over explicit fuel): a persistent round costs about 6 counted
+            // iterations. A priority round draws one ticket (spec 2.7), with no inner loop,
+            // so it costs the same.
+            let per_round = 8u32.saturating_add(self.slot_loop_cost);
             let divisor = self.fuel_cap_divisor.max(1);
             self.fuel_cap = Some((limit / per_round.max(1) / divisor).max(1));
         }
@@ -200,7 +195,7 @@ pub struct Prepared {
 /// slots, open the files.
 pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backend) -> Result<Prepared, RunError> {
     let mut config = config.clone();
-    config.fit(backend, (workload.slots.len() as u32).max(1)).map_err(crate::host::ring::HostError::from)?;
+    config.fit(backend).map_err(crate::host::ring::HostError::from)?;
     let config = &config;
     let mut opts = workload.build_options(config.mode);
     opts.workgroup_size = config.workgroup_size;

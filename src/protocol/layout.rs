@@ -85,6 +85,10 @@ pub const CTRL_BASELINE_HEAD: u32 = 149;
 /// Control word: the slot where persistent sweeps start this epoch (host-set: the first
 /// runnable slot), so lanes do not spend fuel on slots settled in earlier epochs (megaloop).
 pub const CTRL_SCAN_START: u32 = 150;
+/// Control words: the claim cursor of each priority partition (5 words, one per level):
+/// the next offset inside the partition a priority-mode lane draws; host-set before each
+/// epoch to the partition's first runnable offset (megaloop).
+pub const CTRL_PRIORITY_CURSORS: u32 = 151;
 /// First observable word (handler results).
 pub const CTRL_OBSERVABLES: u32 = 160;
 /// Default number of observable words.
@@ -216,6 +220,7 @@ layout_table! {
         CTRL_LOOP_CUTOFF => "lanes cut off by the driver",
         CTRL_BASELINE_HEAD => "next slot of the one-dispatch-per-slot baseline",
         CTRL_SCAN_START => "slot where persistent sweeps start this epoch",
+        CTRL_PRIORITY_CURSORS => "first priority claim cursor (5: one per level)",
         CTRL_OBSERVABLES => "first observable word",
         DEFAULT_OBSERVABLES => "default observable words";
     "debug log":

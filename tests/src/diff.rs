@@ -236,6 +236,17 @@ pub fn word_invariants(run: &WorkloadRun) -> Vec<String> {
             STARVATION_THRESHOLD
         ));
     }
+    let slots = run.ring.options().slots;
+    let offset = |p: u32| words[(CTRL_PRIORITY_OFFSETS + p) as usize].min(slots);
+    for p in 0..PRIORITY_LEVELS {
+        let len = u64::from(offset(p + 1).saturating_sub(offset(p)));
+        let cursor = u64::from(words[(CTRL_PRIORITY_CURSORS + p) as usize]);
+        if cursor > len + lanes {
+            failures.push(format!(
+                "control priority cursor {p} is {cursor}, above its partition's length {len} + {lanes} lanes"
+            ));
+        }
+    }
     match run.ring.debug_log() {
         Ok(log) => {
             let cursor = run.ring.buffers()[buffer_index::DEBUG_LOG][DEBUG_CURSOR as usize];

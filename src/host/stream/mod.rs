@@ -192,7 +192,7 @@ fn stream_once(
     let waves = chunks.div_ceil(u64::from(WAVE));
 
     let mut config = config.clone();
-    config.fit(backend, WAVE + 1).map_err(HostError::from)?;
+    config.fit(backend).map_err(HostError::from)?;
     let mut opts = build_options(config.mode, chunk);
     opts.workgroup_size = config.workgroup_size;
     let geometry = config.geometry(opts.slots).map_err(|e| StreamError::Invalid(e.to_string()))?;
