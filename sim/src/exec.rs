@@ -6,7 +6,8 @@
 //! The parallel schedule makes a whole workgroup one warp, so interpretation and shared
 //! counters are amortised over its lanes; the deterministic and loom schedules use warps
 //! of one lane, so every lane interleaves freely. [`Hooks`] let a schedule see every
-//! shared access, persistent-loop round and barrier.
+//! persistent-loop round and barrier. (The deterministic schedule runs lanes as state
+//! machines instead, [`crate::lane`], with these same pure ops and atomic semantics.)
 
 use crate::code::*;
 use crate::mask::Mask;
@@ -15,42 +16,8 @@ use crate::sync::Ordering::Relaxed;
 use megaloop::host::ExhaustedLane;
 use megaloop::ir::{AtomicOp, Builtin};
 
-/// What kind of shared access a lane made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AccessKind {
-    /// Plain load.
-    Load,
-    /// Plain store.
-    Store,
-    /// Atomic read-modify-write (or atomic load/store).
-    Atomic,
-}
-
-/// One shared access, as the deterministic schedule records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Access {
-    /// Global invocation id of the lane.
-    pub lane: u32,
-    /// Kind.
-    pub kind: AccessKind,
-    /// Buffer index.
-    pub buf: u16,
-    /// Word index.
-    pub index: u32,
-    /// Value read (loads, old value of atomics) or written (stores).
-    pub value: u32,
-}
-
 /// Scheduling hooks. The defaults do nothing and compile away.
 pub trait Hooks: Sync {
-    /// Whether [`Hooks::access`] wants to see accesses.
-    const SEES_ACCESSES: bool = false;
-    /// Before a shared access by `warp` (a schedule may switch warps here).
-    #[inline]
-    fn before_access(&self, _warp: u32) {}
-    /// After a shared access, with what it read or wrote.
-    #[inline]
-    fn access(&self, _warp: u32, _access: Access) {}
     /// At the start of every persistent-loop round of `warp`.
     #[inline]
     fn round(&self, _warp: u32) {}
@@ -88,8 +55,9 @@ pub struct Warp<'a, H: Hooks> {
     pub exhausted: Vec<ExhaustedLane>,
 }
 
+/// Evaluate a binary op (specs/protocol.md 1.4).
 #[inline(always)]
-fn bin(op: Bin, a: u32, b: u32) -> u32 {
+pub fn bin(op: Bin, a: u32, b: u32) -> u32 {
     let f = f32::from_bits;
     let (x, y) = (a as i32, b as i32);
     match op {
@@ -150,8 +118,9 @@ fn bin(op: Bin, a: u32, b: u32) -> u32 {
     }
 }
 
+/// Evaluate a unary op (specs/protocol.md 1.4).
 #[inline(always)]
-fn un(op: Un, a: u32) -> u32 {
+pub fn un(op: Un, a: u32) -> u32 {
     match op {
         Un::NegI32 => (a as i32).wrapping_neg() as u32,
         Un::NegF32 => a ^ 0x8000_0000,
@@ -249,19 +218,6 @@ impl<'a, H: Hooks> Warp<'a, H> {
         self.place.workgroup.wrapping_mul(self.code.workgroup_size).wrapping_add(self.place.first_local + l as u32)
     }
 
-    #[inline]
-    fn load(&self, buf: u16, index: u32, lane: usize) -> u32 {
-        if H::SEES_ACCESSES {
-            self.hooks.before_access(self.place.id);
-        }
-        let value = self.mem.word(buf, index).map_or(0, |w| w.load(Relaxed));
-        if H::SEES_ACCESSES {
-            let access = Access { lane: self.global_id(lane), kind: AccessKind::Load, buf, index, value };
-            self.hooks.access(self.place.id, access);
-        }
-        value
-    }
-
     fn ops(&mut self, ops: &[Op]) {
         for op in ops {
             self.op(op);
@@ -308,27 +264,14 @@ impl<'a, H: Hooks> Warp<'a, H> {
                 }
             }
             Op::Load { dst, buf, idx, offset } => {
-                if H::SEES_ACCESSES {
-                    for l in 0..w {
-                        let index = self.regs[r(idx) + l].wrapping_add(offset);
-                        self.regs[r(dst) + l] = self.load(buf, index, l);
-                    }
-                } else {
-                    let words = self.mem.buffer(buf);
-                    map1(&mut self.regs, w, dst as usize, idx as usize, |i| {
-                        words.get(i.wrapping_add(offset) as usize).map_or(0, |word| word.load(Relaxed))
-                    });
-                }
+                let words = self.mem.buffer(buf);
+                map1(&mut self.regs, w, dst as usize, idx as usize, |i| {
+                    words.get(i.wrapping_add(offset) as usize).map_or(0, |word| word.load(Relaxed))
+                });
             }
             Op::LoadConst { dst, buf, index } => {
-                if H::SEES_ACCESSES {
-                    for l in 0..w {
-                        self.regs[r(dst) + l] = self.load(buf, index, l);
-                    }
-                } else {
-                    let v = self.load(buf, index, 0);
-                    self.regs[r(dst)..r(dst) + w].fill(v);
-                }
+                let v = self.mem.word(buf, index).map_or(0, |word| word.load(Relaxed));
+                self.regs[r(dst)..r(dst) + w].fill(v);
             }
         }
     }
@@ -369,22 +312,8 @@ impl<'a, H: Hooks> Warp<'a, H> {
             }
             Node::Store { buf, idx, val } => {
                 for l in live.lanes() {
-                    let (index, value) = (self.reg(*idx, l), self.reg(*val, l));
-                    if H::SEES_ACCESSES {
-                        self.hooks.before_access(self.place.id);
-                    }
-                    if let Some(word) = self.mem.word(*buf, index) {
-                        word.store(value, Relaxed);
-                    }
-                    if H::SEES_ACCESSES {
-                        let access = Access {
-                            lane: self.global_id(l as usize),
-                            kind: AccessKind::Store,
-                            buf: *buf,
-                            index,
-                            value,
-                        };
-                        self.hooks.access(self.place.id, access);
+                    if let Some(word) = self.mem.word(*buf, self.reg(*idx, l)) {
+                        word.store(self.reg(*val, l), Relaxed);
                     }
                 }
             }
@@ -488,7 +417,7 @@ impl<'a, H: Hooks> Warp<'a, H> {
         // Adds of one word by the whole warp are one add of the sum: the lanes' adds happen
         // back to back in lane order, a valid relaxed execution; each lane that reads its
         // old value gets the word plus the adds of the lanes before it.
-        if !H::SEES_ACCESSES && matches!(kind, AtomicOp::Add | AtomicOp::Sub) {
+        if matches!(kind, AtomicOp::Add | AtomicOp::Sub) {
             let mut lanes = live.lanes();
             if let Some(first) = lanes.next() {
                 let index = self.reg(idx, first);
@@ -518,38 +447,34 @@ impl<'a, H: Hooks> Warp<'a, H> {
         }
         for l in live.lanes() {
             let (index, x, y) = (self.reg(idx, l), self.reg(a, l), self.reg(b, l));
-            if H::SEES_ACCESSES {
-                self.hooks.before_access(self.place.id);
-            }
-            let old = match self.mem.word(buf, index) {
-                None => 0,
-                Some(word) => match kind {
-                    AtomicOp::Load => word.load(Relaxed),
-                    AtomicOp::Store => {
-                        word.store(x, Relaxed);
-                        x
-                    }
-                    AtomicOp::Add => word.fetch_add(x, Relaxed),
-                    AtomicOp::Sub => word.fetch_sub(x, Relaxed),
-                    AtomicOp::And => word.fetch_and(x, Relaxed),
-                    AtomicOp::Or => word.fetch_or(x, Relaxed),
-                    AtomicOp::Xor => word.fetch_xor(x, Relaxed),
-                    AtomicOp::Min => word.fetch_min(x, Relaxed),
-                    AtomicOp::Max => word.fetch_max(x, Relaxed),
-                    AtomicOp::Exchange => word.swap(x, Relaxed),
-                    AtomicOp::CompareExchange => match word.compare_exchange(x, y, Relaxed, Relaxed) {
-                        Ok(old) | Err(old) => old,
-                    },
-                },
-            };
-            if H::SEES_ACCESSES {
-                let access =
-                    Access { lane: self.global_id(l as usize), kind: AccessKind::Atomic, buf, index, value: old };
-                self.hooks.access(self.place.id, access);
-            }
+            let old = self.mem.word(buf, index).map_or(0, |word| atomic_word(kind, word, x, y));
             if let Some(d) = dst {
                 self.regs[d as usize * self.w + l as usize] = old;
             }
         }
+    }
+}
+
+/// One atomic operation on one word; returns the old value (for a store, the value
+/// stored; for a compare-exchange, the value seen).
+#[inline]
+pub fn atomic_word(kind: AtomicOp, word: &crate::sync::AtomicU32, x: u32, y: u32) -> u32 {
+    match kind {
+        AtomicOp::Load => word.load(Relaxed),
+        AtomicOp::Store => {
+            word.store(x, Relaxed);
+            x
+        }
+        AtomicOp::Add => word.fetch_add(x, Relaxed),
+        AtomicOp::Sub => word.fetch_sub(x, Relaxed),
+        AtomicOp::And => word.fetch_and(x, Relaxed),
+        AtomicOp::Or => word.fetch_or(x, Relaxed),
+        AtomicOp::Xor => word.fetch_xor(x, Relaxed),
+        AtomicOp::Min => word.fetch_min(x, Relaxed),
+        AtomicOp::Max => word.fetch_max(x, Relaxed),
+        AtomicOp::Exchange => word.swap(x, Relaxed),
+        AtomicOp::CompareExchange => match word.compare_exchange(x, y, Relaxed, Relaxed) {
+            Ok(old) | Err(old) => old,
+        },
     }
 }

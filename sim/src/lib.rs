@@ -11,6 +11,7 @@
 pub mod code;
 pub mod compile;
 pub mod exec;
+pub mod lane;
 pub mod mask;
 pub mod memory;
 pub mod schedule;
@@ -40,7 +41,7 @@ pub enum SimError {
         max: u32,
     },
     /// The deterministic schedule was asked for too many lanes.
-    #[error("{lanes} lanes: the deterministic schedule runs at most {max} (one thread each)")]
+    #[error("{lanes} lanes: the deterministic schedule runs at most {max}")]
     TooManyLanes {
         /// Requested.
         lanes: u64,

@@ -116,8 +116,8 @@ pub struct BackendArgs {
 }
 
 /// A run configuration for `mode` on `backend` with the CLI's workgroup flags: an explicit
-/// `--workgroups` wins; else the deterministic simulator gets 4 workgroups (a thread per
-/// lane), the GPU the whole grid (`fit` caps persistent launches at the discovered
+/// `--workgroups` wins; else the deterministic simulator gets 4 workgroups (every lane
+/// interleaves on one thread), the GPU the whole grid (`fit` caps persistent launches at the discovered
 /// co-resident count), and the parallel simulator the runner's default.
 pub fn run_config(
     mode: Mode,

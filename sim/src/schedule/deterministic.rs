@@ -1,45 +1,54 @@
-//! The seeded deterministic schedule: every lane is its own warp on its own thread, but
-//! only the holder of a baton runs. At every shared access (and every persistent-loop
-//! round) the holder asks a seeded generator whether to hand the baton to another
-//! runnable lane, and to which; so a seed fixes the whole interleaving, and the recorded
-//! trace of accesses (lane, kind, word, value) reproduces exactly.
+//! The seeded deterministic schedule: one OS thread runs every lane as a state machine
+//! ([`crate::lane`]). Before every shared access (and every persistent-loop round) the
+//! running lane asks a seeded generator whether to hand over, and to which runnable
+//! participant; so a seed fixes the whole interleaving, and the trace of accesses (lane,
+//! kind, word, value) reproduces exactly. A hand-over is a change of index, not of thread.
 //!
-//! The switch probability itself is drawn from the seed (1/2 to 1/32), so a range of
-//! seeds covers both fine and coarse interleavings. A host service, when given, is one
+//! How long a lane runs between switches is drawn from the seed too: after each switch,
+//! a number of switch points uniform in `0..2m`, where the mean `m` (2 to 32) is fixed
+//! per seed, so a range of seeds covers both fine and coarse interleavings. A host service, when given, is one
 //! more participant that polls once per turn.
 
 use crate::code::Code;
-use crate::exec::{Access, Hooks, Warp, WarpPlace};
+use crate::lane::{Access, Lane, Pause, Scheduler};
 use crate::memory::Memory;
 use crate::SimError;
 use megaloop::geometry::Geometry;
 use megaloop::host::{ExhaustedLane, HostService};
-use std::sync::{Condvar, Mutex, MutexGuard};
 
-/// Most lanes the deterministic schedule runs (one thread each).
-pub const MAX_DETERMINISTIC_LANES: u64 = 4096;
+/// Most lanes the deterministic schedule runs (each holds its registers and position).
+pub const MAX_DETERMINISTIC_LANES: u64 = 1 << 16;
+
+/// Accesses a trace keeps in full (the digest and the count cover all of them).
+pub const TRACE_HEAD: usize = 4096;
 
 /// What a deterministic run recorded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Trace {
-    /// Every shared access, in execution order.
-    pub accesses: Vec<Access>,
-    /// How many times the baton changed hands.
+    /// The first [`TRACE_HEAD`] shared accesses, in execution order.
+    pub head: Vec<Access>,
+    /// Every shared access made.
+    pub accesses: u64,
+    /// A 64-bit digest of every access in order (lane, kind, buffer, word, value).
+    pub digest: u64,
+    /// How many times the running participant changed.
     pub switches: u64,
 }
 
 impl Trace {
-    /// A 64-bit FNV-1a digest of the accesses, for quick comparison.
-    pub fn digest(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for a in &self.accesses {
-            for w in [a.lane, a.kind as u32, u32::from(a.buf), a.index, a.value] {
-                for b in w.to_le_bytes() {
-                    h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-                }
-            }
+    #[inline]
+    fn record(&mut self, a: Access) {
+        if self.head.len() < TRACE_HEAD {
+            self.head.push(a);
         }
-        h
+        self.accesses += 1;
+        let words = [
+            u64::from(a.lane) << 32 | u64::from(a.index),
+            (a.kind as u64) << 48 | u64::from(a.buf) << 32 | u64::from(a.value),
+        ];
+        for w in words {
+            self.digest = (self.digest.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
     }
 }
 
@@ -55,8 +64,9 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// Uniform enough in `0..n` (multiply-shift, no division).
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        ((u128::from(self.next()) * n as u128) >> 64) as usize
     }
 }
 
@@ -67,104 +77,93 @@ enum Status {
     Done,
 }
 
-struct State {
+/// The participants (lanes `0..lanes`, then the host service if any), who runs, and the
+/// seeded choices.
+struct Baton {
     current: usize,
     status: Vec<Status>,
+    /// The runnable participants, in an order only the seed decides; `slot[p]` is
+    /// participant `p`'s index in it.
+    runnable: Vec<usize>,
+    slot: Vec<usize>,
     rng: Rng,
-    switch_one_in: u64,
+    /// Switch points between switches are drawn uniformly from `0..2 * mean_run` (a
+    /// power of two), so runs average `mean_run` switch points.
+    mean_run: u64,
+    /// Switch points left before the next switch.
+    countdown: u64,
     trace: Trace,
-}
-
-struct Baton {
-    state: Mutex<State>,
-    wake: Vec<Condvar>,
     lanes: usize,
     workgroup_size: usize,
 }
 
 impl Baton {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Block until participant `me` holds the baton.
-    fn wait_turn<'a>(&'a self, mut s: MutexGuard<'a, State>, me: usize) -> MutexGuard<'a, State> {
-        while s.current != me {
-            s = self.wake[me].wait(s).unwrap_or_else(|e| e.into_inner());
-        }
-        s
-    }
-
-    /// Hand the baton to a random runnable participant (possibly `me`), if any.
-    fn pass<'a>(&'a self, mut s: MutexGuard<'a, State>, me: usize) -> MutexGuard<'a, State> {
-        let runnable: Vec<usize> = (0..s.status.len()).filter(|&p| s.status[p] == Status::Runnable).collect();
-        if runnable.is_empty() {
-            return s;
-        }
-        let next = runnable[s.rng.below(runnable.len())];
-        if next != s.current {
-            s.trace.switches += 1;
-        }
-        s.current = next;
-        self.wake[next].notify_one();
-        if s.status[me] == Status::Done {
-            return s;
-        }
-        self.wait_turn(s, me)
-    }
-
-    fn maybe_switch(&self, me: usize) {
-        let mut s = self.lock();
-        let one_in = s.switch_one_in;
-        if s.rng.next() % one_in == 0 {
-            drop(self.pass(s, me));
+    fn set_status(&mut self, p: usize, status: Status) {
+        let was_runnable = self.status[p] == Status::Runnable;
+        self.status[p] = status;
+        match (was_runnable, status == Status::Runnable) {
+            (true, false) => {
+                let at = self.slot[p];
+                self.runnable.swap_remove(at);
+                if let Some(&moved) = self.runnable.get(at) {
+                    self.slot[moved] = at;
+                }
+            }
+            (false, true) => {
+                self.slot[p] = self.runnable.len();
+                self.runnable.push(p);
+            }
+            _ => {}
         }
     }
 
-    /// Release the barrier of `me`'s workgroup when every live lane of it has arrived.
-    fn release_barrier(&self, s: &mut State, workgroup: usize) {
+    /// A random runnable participant (possibly the current one), if any.
+    fn pick(&mut self) -> Option<usize> {
+        (!self.runnable.is_empty()).then(|| self.runnable[self.rng.below(self.runnable.len())])
+    }
+
+    /// Hand the turn to a random runnable participant; false if none is left.
+    fn pass(&mut self) -> bool {
+        match self.pick() {
+            Some(next) => {
+                if next != self.current {
+                    self.trace.switches += 1;
+                }
+                self.current = next;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Release the barrier of `workgroup` when every lane of it has arrived or ended.
+    fn release_barrier(&mut self, workgroup: usize) {
         let lanes = workgroup * self.workgroup_size..((workgroup + 1) * self.workgroup_size).min(self.lanes);
-        let all_there = lanes.clone().all(|p| s.status[p] != Status::Runnable);
-        if all_there {
+        if lanes.clone().all(|p| self.status[p] != Status::Runnable) {
             for p in lanes {
-                if s.status[p] == Status::AtBarrier {
-                    s.status[p] = Status::Runnable;
+                if self.status[p] == Status::AtBarrier {
+                    self.set_status(p, Status::Runnable);
                 }
             }
         }
     }
-
-    fn finish(&self, me: usize) {
-        let mut s = self.lock();
-        s.status[me] = Status::Done;
-        if me < self.lanes {
-            self.release_barrier(&mut s, me / self.workgroup_size);
-        }
-        drop(self.pass(s, me));
-    }
 }
 
-impl Hooks for Baton {
-    const SEES_ACCESSES: bool = true;
-
-    fn before_access(&self, warp: u32) {
-        self.maybe_switch(warp as usize);
+impl Scheduler for Baton {
+    #[inline]
+    fn switch_here(&mut self) -> bool {
+        if self.countdown > 0 {
+            self.countdown -= 1;
+            return false;
+        }
+        self.countdown = self.rng.next() & (2 * self.mean_run - 1);
+        let me = self.current;
+        self.pass() && self.current != me
     }
 
-    fn access(&self, _warp: u32, access: Access) {
-        self.lock().trace.accesses.push(access);
-    }
-
-    fn round(&self, warp: u32) {
-        self.maybe_switch(warp as usize);
-    }
-
-    fn barrier(&self, warp: u32) {
-        let me = warp as usize;
-        let mut s = self.lock();
-        s.status[me] = Status::AtBarrier;
-        self.release_barrier(&mut s, me / self.workgroup_size);
-        drop(self.pass(s, me));
+    #[inline]
+    fn record(&mut self, access: Access) {
+        self.trace.record(access);
     }
 }
 
@@ -174,78 +173,69 @@ pub fn run(
     mem: &Memory,
     geometry: Geometry,
     seed: u64,
-    service: Option<&mut dyn HostService>,
+    mut service: Option<&mut dyn HostService>,
 ) -> Result<(Vec<ExhaustedLane>, Trace), SimError> {
     let lanes = geometry.lanes();
     if lanes > MAX_DETERMINISTIC_LANES {
         return Err(SimError::TooManyLanes { lanes, max: MAX_DETERMINISTIC_LANES });
     }
     let lanes = lanes as usize;
+    let workgroup_size = geometry.workgroup_size.max(1) as usize;
     let participants = lanes + usize::from(service.is_some());
     let mut rng = Rng(seed);
-    let switch_one_in = 2 << rng.below(5);
-    let first = rng.below(participants);
-    let baton = Baton {
-        state: Mutex::new(State {
-            current: first,
-            status: vec![Status::Runnable; participants],
-            rng,
-            switch_one_in,
-            trace: Trace::default(),
-        }),
-        wake: (0..participants).map(|_| Condvar::new()).collect(),
+    let mean_run = 2u64 << rng.below(5);
+    if participants == 0 {
+        return Ok((Vec::new(), Trace::default()));
+    }
+    let current = rng.below(participants);
+    let mut baton = Baton {
+        current,
+        status: vec![Status::Runnable; participants],
+        runnable: (0..participants).collect(),
+        slot: (0..participants).collect(),
+        rng,
+        mean_run,
+        countdown: 0,
+        trace: Trace::default(),
         lanes,
-        workgroup_size: geometry.workgroup_size as usize,
+        workgroup_size,
     };
-    let exhausted = Mutex::new(Vec::new());
-    let panicked = std::thread::scope(|scope| {
-        let baton = &baton;
-        let mut handles = Vec::with_capacity(participants);
-        for lane in 0..lanes {
-            let exhausted = &exhausted;
-            let builder = std::thread::Builder::new().stack_size(512 * 1024);
-            let spawned = builder.spawn_scoped(scope, move || {
-                drop(baton.wait_turn(baton.lock(), lane));
-                let place = WarpPlace {
-                    id: lane as u32,
-                    workgroup: (lane / baton.workgroup_size) as u32,
-                    num_workgroups: geometry.workgroups,
-                    first_local: (lane % baton.workgroup_size) as u32,
-                    width: 1,
-                };
-                let mut warp = Warp::new(code, mem, baton, place);
-                warp.run();
-                exhausted.lock().unwrap_or_else(|e| e.into_inner()).append(&mut warp.exhausted);
-                baton.finish(lane);
-            });
-            match spawned {
-                Ok(h) => handles.push(h),
-                Err(e) => return Err(SimError::Internal(format!("cannot spawn lane thread {lane}: {e}"))),
+    let mut machines: Vec<Lane> = (0..lanes)
+        .map(|l| {
+            let (workgroup, local) = ((l / workgroup_size) as u32, (l % workgroup_size) as u32);
+            Lane::new(code, workgroup, geometry.workgroups, local)
+        })
+        .collect();
+    let mut lanes_left = lanes;
+    loop {
+        let me = baton.current;
+        if me == lanes {
+            // The host service: polls once per turn, ends when every lane has.
+            if lanes_left == 0 {
+                baton.set_status(me, Status::Done);
+            } else if let Some(s) = service.as_deref_mut() {
+                s.poll(mem);
+            }
+        } else {
+            match machines[me].run(mem, &mut baton) {
+                Pause::Switch => continue,
+                Pause::Barrier => {
+                    baton.set_status(me, Status::AtBarrier);
+                    baton.release_barrier(me / workgroup_size);
+                }
+                Pause::Done => {
+                    baton.set_status(me, Status::Done);
+                    baton.release_barrier(me / workgroup_size);
+                    lanes_left -= 1;
+                }
             }
         }
-        if let Some(service) = service {
-            let me = lanes;
-            handles.push(scope.spawn(move || {
-                let mut s = baton.wait_turn(baton.lock(), me);
-                loop {
-                    if s.status[..lanes].iter().all(|&st| st == Status::Done) {
-                        drop(s);
-                        baton.finish(me);
-                        return;
-                    }
-                    drop(s);
-                    service.poll(mem);
-                    s = baton.pass(baton.lock(), me);
-                }
-            }));
+        if !baton.pass() {
+            break;
         }
-        Ok(handles.into_iter().map(|h| h.join().is_err()).fold(false, |a, b| a | b))
-    })?;
-    if panicked {
-        return Err(SimError::Internal("a lane thread panicked".into()));
     }
-    let mut lanes = exhausted.into_inner().unwrap_or_else(|e| e.into_inner());
-    lanes.sort_by_key(|l| l.lane);
-    let trace = baton.state.into_inner().unwrap_or_else(|e| e.into_inner()).trace;
-    Ok((lanes, trace))
+    let mut exhausted: Vec<ExhaustedLane> =
+        machines.iter_mut().flat_map(|m| std::mem::take(&mut m.exhausted)).collect();
+    exhausted.sort_by_key(|l| l.lane);
+    Ok((exhausted, baton.trace))
 }
