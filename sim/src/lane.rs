@@ -137,19 +137,45 @@ impl<'c> Lane<'c> {
         loop {
             let Some(top) = self.frames.last_mut() else { return Pause::Done };
             match *top {
-                Frame::Block { nodes, at } => {
-                    let Some(node) = nodes.get(at) else {
-                        self.frames.pop();
-                        continue;
+                Frame::Block { nodes, mut at } => {
+                    // Run the block's nodes in a tight loop while they leave the frames
+                    // alone; the position is written back before anything that may push
+                    // a frame or pause.
+                    let depth = self.frames.len() - 1;
+                    let set_at = |frames: &mut Vec<Frame<'c>>, to: usize| {
+                        if let Frame::Block { at, .. } = &mut frames[depth] {
+                            *at = to;
+                        }
                     };
-                    if matches!(node, Node::Store { .. } | Node::Atomic { .. }) && self.pause_here(sched) {
-                        return Pause::Switch;
-                    }
-                    if let Some(Frame::Block { at, .. }) = self.frames.last_mut() {
-                        *at += 1;
-                    }
-                    if let Some(pause) = self.node(node, mem, sched) {
-                        return pause;
+                    loop {
+                        let Some(node) = nodes.get(at) else {
+                            self.frames.pop();
+                            break;
+                        };
+                        if matches!(node, Node::Store { .. } | Node::Atomic { .. }) && self.pause_here(sched) {
+                            set_at(&mut self.frames, at);
+                            return Pause::Switch;
+                        }
+                        at += 1;
+                        match node {
+                            Node::Assign { .. } | Node::Store { .. } | Node::Atomic { .. } => {
+                                self.node(node, mem, sched);
+                                continue;
+                            }
+                            Node::Eval(ops) => {
+                                set_at(&mut self.frames, at);
+                                if let Some(pause) = self.ops(ops, 0, mem, sched) {
+                                    return pause;
+                                }
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        set_at(&mut self.frames, at);
+                        if let Some(pause) = self.node(node, mem, sched) {
+                            return pause;
+                        }
+                        break;
                     }
                 }
                 Frame::Ops { ops, at } => {

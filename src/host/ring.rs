@@ -394,8 +394,21 @@ impl Ring {
         &mut self,
         backend: &mut dyn Backend,
         geometry: Geometry,
+        io: Option<&mut (dyn IoEpochService + '_)>,
+        max_epochs: u32,
+    ) -> Result<Vec<EpochReport>, HostError> {
+        self.drain_observed(backend, geometry, io, max_epochs, &mut |_, _| {})
+    }
+
+    /// [`Ring::drain`], calling `observe` with the ring and the epoch's report after each
+    /// epoch (progress bars).
+    pub fn drain_observed(
+        &mut self,
+        backend: &mut dyn Backend,
+        geometry: Geometry,
         mut io: Option<&mut (dyn IoEpochService + '_)>,
         max_epochs: u32,
+        observe: &mut dyn FnMut(&Ring, &EpochReport),
     ) -> Result<Vec<EpochReport>, HostError> {
         let mut reports: Vec<EpochReport> = Vec::new();
         for _ in 0..max_epochs {
@@ -416,6 +429,7 @@ impl Ring {
             report.stalled =
                 self.claims() == claims && republished == 0 && io.as_deref().map(|s| s.mark().completed()) == completed;
             let stalled = report.stalled;
+            observe(self, &report);
             reports.push(report);
             if stalled {
                 break;

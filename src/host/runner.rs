@@ -220,9 +220,19 @@ pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backen
 
 impl Prepared {
     /// Drain the ring on `backend` (at most `max_epochs` epochs).
-    pub fn drain(mut self, backend: &mut dyn Backend, max_epochs: u32) -> Result<WorkloadRun, RunError> {
+    pub fn drain(self, backend: &mut dyn Backend, max_epochs: u32) -> Result<WorkloadRun, RunError> {
+        self.drain_observed(backend, max_epochs, &mut |_, _| {})
+    }
+
+    /// [`Prepared::drain`], calling `observe` after each epoch ([`Ring::drain_observed`]).
+    pub fn drain_observed(
+        mut self,
+        backend: &mut dyn Backend,
+        max_epochs: u32,
+        observe: &mut dyn FnMut(&Ring, &EpochReport),
+    ) -> Result<WorkloadRun, RunError> {
         let start = Instant::now();
-        let epochs = self.ring.drain(backend, self.geometry, Some(&mut self.io), max_epochs)?;
+        let epochs = self.ring.drain_observed(backend, self.geometry, Some(&mut self.io), max_epochs, observe)?;
         Ok(WorkloadRun {
             ring: self.ring,
             epochs,
@@ -243,7 +253,19 @@ pub fn run_workload(
     backend: &mut dyn Backend,
     config: &RunConfig,
 ) -> Result<WorkloadRun, RunError> {
-    with_cutoff_retries(config, |config| prepare(workload, config, backend)?.drain(backend, config.max_epochs))
+    run_workload_observed(workload, backend, config, &mut |_, _| {})
+}
+
+/// [`run_workload`], calling `observe` after each epoch of each attempt.
+pub fn run_workload_observed(
+    workload: &Workload,
+    backend: &mut dyn Backend,
+    config: &RunConfig,
+    observe: &mut dyn FnMut(&Ring, &EpochReport),
+) -> Result<WorkloadRun, RunError> {
+    with_cutoff_retries(config, |config| {
+        prepare(workload, config, backend)?.drain_observed(backend, config.max_epochs, observe)
+    })
 }
 
 /// Most re-runs [`with_cutoff_retries`] makes.

@@ -2,11 +2,13 @@
 //! (a table, or one JSON object with `--json`).
 
 use crate::commands::common::{make_backend, positive, run_config, BackendArgs, IoChoice, ModeChoice, WorkloadArgs};
+use crate::commands::progress;
 use anyhow::bail;
 use megaloop::builder::Mode;
-use megaloop::host::runner::{run_workload, WorkloadRun};
+use megaloop::host::runner::{run_workload_observed, WorkloadRun};
 use megaloop::host::stream::{self, StreamError, StreamReport};
 use megaloop::host::Outcome;
+use megaloop::protocol::layout::{CTRL_DONE_COUNT, CTRL_FAULT_COUNT};
 use megaloop::protocol::layout::{MAX_TENANTS, PRIORITY_IDLE};
 use megaloop::protocol::Status;
 use serde_json::json;
@@ -69,7 +71,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let workload = args.workload.load()?;
     let mut backend = make_backend(&args.target, args.seed)?;
-    let run = run_workload(&workload, backend.as_mut(), &config)?;
+    // Progress over the slots runnable when the drain began (the first epoch's target):
+    // how many have ended DONE or FAULT.
+    let bar = progress::bar(0, "run");
+    let mut observe = |ring: &megaloop::host::ring::Ring, epoch: &megaloop::host::ring::EpochReport| {
+        if epoch.epoch == 0 {
+            bar.set_length(u64::from(epoch.drain_target));
+        }
+        let control = &ring.buffers()[megaloop::host::io::buffer_index::CONTROL];
+        let ended = u64::from(control[CTRL_DONE_COUNT as usize]) + u64::from(control[CTRL_FAULT_COUNT as usize]);
+        bar.set_position(ended);
+        bar.set_message(format!("epoch {}", epoch.epoch + 1));
+        progress::reveal(&bar);
+    };
+    let run = run_workload_observed(&workload, backend.as_mut(), &config, &mut observe)?;
+    bar.finish_and_clear();
     for e in &run.file_errors {
         eprintln!("warning: workload file {e}; its IO requests failed");
     }
