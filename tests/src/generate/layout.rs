@@ -6,7 +6,7 @@
 use megaloop::ir::AtomicOp;
 
 /// Heap words of a generated workload.
-pub const HEAP_WORDS: u32 = 1024;
+pub const HEAP_WORDS: u32 = 2048;
 /// Shared accumulators: `heap[0..ACCUMULATORS]`, each updated by one commutative op.
 pub const ACCUMULATORS: u32 = 16;
 /// The read-only table: `heap[TABLE..TABLE + TABLE_WORDS]` (initialised, never written).
@@ -25,9 +25,13 @@ pub const HANDLER_PRIVATE: u32 = 640;
 pub const HANDLER_PRIVATE_WORDS: u32 = 5;
 /// Most slots in a generated workload (the private areas are sized for it).
 pub const MAX_GENERATED_SLOTS: u32 = 64;
+/// Most ring slots of a generated case: [`super::overflowing`] appends its PRINTF burst,
+/// and the ring sorts slots by priority, so a handler slot's ring index (which picks its
+/// private words) can reach this.
+pub const MAX_RING_SLOTS: u32 = MAX_GENERATED_SLOTS + super::workload::PRINTF_BURST;
 
 const _: () = assert!(BUILTIN_PRIVATE + BUILTIN_PRIVATE_WORDS * MAX_GENERATED_SLOTS <= HANDLER_PRIVATE);
-const _: () = assert!(HANDLER_PRIVATE + HANDLER_PRIVATE_WORDS * MAX_GENERATED_SLOTS <= HEAP_WORDS);
+const _: () = assert!(HANDLER_PRIVATE + HANDLER_PRIVATE_WORDS * MAX_RING_SLOTS <= HEAP_WORDS);
 
 /// The one commutative operation that updates accumulator `word`.
 pub fn accumulator_op(word: u32) -> AtomicOp {

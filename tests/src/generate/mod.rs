@@ -49,21 +49,26 @@ pub struct Case {
     pub max_epochs: Option<u32>,
 }
 
-/// A random case.
+/// A random case; one in [`OVERFLOWING_ONE_IN`] is made to overflow the IO queue and the
+/// debug log ([`overflowing`]), so the main stream crosses the bounded resources too.
 pub fn case() -> impl Strategy<Value = Case> {
-    (select(Mode::ALL.to_vec()), select(vec![8u32, 64]), 1u32..=4, workload()).prop_map(
-        |(mode, workgroup_size, workgroups, workload)| Case {
+    let overflow = proptest::bool::weighted(1.0 / f64::from(OVERFLOWING_ONE_IN));
+    (select(Mode::ALL.to_vec()), select(vec![8u32, 64]), 1u32..=4, workload(), overflow).prop_map(
+        |(mode, workgroup_size, workgroups, workload, overflow)| Case {
             seed: None,
             mode,
             workgroup_size,
             workgroups,
-            workload,
+            workload: if overflow { overflowing(workload) } else { workload },
             initial_status: vec![],
             fuel: None,
             max_epochs: None,
         },
     )
 }
+
+/// One generated case in this many overflows the bounded resources.
+pub const OVERFLOWING_ONE_IN: u32 = 10;
 
 /// A deterministic proptest runner for `seed` (ChaCha, so the stream is stable across
 /// platforms and proptest versions that keep the algorithm).
