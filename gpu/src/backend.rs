@@ -1,4 +1,5 @@
-//! The wgpu backend: a pipeline cache keyed by the program's hash, buffer upload,
+//! The wgpu backend: a pipeline cache keyed by the program's hash, buffers kept on the
+//! device between runs of one program with only changed words uploaded ([`Resident`]),
 //! dispatch with the launch geometry (GPU timestamps where the adapter has them),
 //! readback of each buffer's declared range, a host timeout, device-loss detection, and
 //! occupancy discovery for persistent launches.
@@ -8,6 +9,7 @@
 
 use crate::device::{capabilities, select_adapter, Capabilities, Device, GpuError};
 use crate::occupancy;
+use crate::resident::Resident;
 use crate::staging::StagingBuffer;
 use crate::wgsl::{lower, OUTCOME_CUTOFF_BIT, OUTCOME_ENTRIES, OUTCOME_WORDS};
 use megaloop::geometry::Geometry;
@@ -40,6 +42,9 @@ pub struct GpuBackend {
     progress_width: Option<u32>,
     /// The IO staging buffer, once IO has needed one.
     staging: Option<StagingBuffer>,
+    /// The last successful run's device buffers (taken by each run; a failed run drops
+    /// them, so a retry starts from the host's words).
+    resident: Option<Resident>,
     /// How long a run may take before it is reported as a timeout.
     pub timeout: Duration,
     /// The adapter asked for (a name substring; `None`: `MEGALOOP_ADAPTER` or the best),
@@ -86,6 +91,7 @@ impl GpuBackend {
             occupancy: HashMap::new(),
             progress_width: None,
             staging: None,
+            resident: None,
             timeout: DEFAULT_TIMEOUT,
             adapter_query,
         })
@@ -190,24 +196,30 @@ impl GpuBackend {
         let key = self.pipeline(program)?;
         let p = &self.pipelines[&key];
         let device = &self.dev.device;
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
+        // The last run's buffers when they are this program's: only changed words travel.
+        let resident = match self.resident.take() {
+            Some(r) if r.fits(program, buffers) => {
+                r.upload(&self.dev.queue, buffers);
+                r
+            }
+            _ => Resident::create(device, &self.dev.queue, program, buffers),
+        };
+        let gpu_buffers = &resident.buffers;
         let make = |label: &str, words: &[u32]| {
             let b = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
                 size: (words.len() as u64 * 4).max(4),
-                usage,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             });
             self.dev.queue.write_buffer(&b, 0, &words_to_bytes(words));
             b
         };
-        let gpu_buffers: Vec<wgpu::Buffer> =
-            program.buffers.iter().zip(buffers.iter()).map(|(d, w)| make(&d.name, w)).collect();
         let outcome_buffer = make("ml_outcome", &vec![0u32; OUTCOME_WORDS as usize]);
         let entries: Vec<wgpu::BindGroupEntry> = program
             .buffers
             .iter()
-            .zip(&gpu_buffers)
+            .zip(gpu_buffers)
             .map(|(d, b)| wgpu::BindGroupEntry { binding: d.binding, resource: b.as_entire_binding() })
             .collect();
         let group0 = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -237,7 +249,7 @@ impl GpuBackend {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("megaloop") });
         // IO reads staged since the last run reach their buffer after the upload.
         if let Some(staging) = self.staging.as_mut() {
-            staging.copy_landed(&mut encoder, &gpu_buffers);
+            staging.copy_landed(&mut encoder, gpu_buffers);
         }
         {
             let timestamp_writes = queries.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
@@ -264,7 +276,7 @@ impl GpuBackend {
             })
         };
         let mut reads: Vec<(usize, u32, wgpu::Buffer)> = Vec::new();
-        for (i, (d, b)) in program.buffers.iter().zip(&gpu_buffers).enumerate() {
+        for (i, (d, b)) in program.buffers.iter().zip(gpu_buffers).enumerate() {
             if let Some(r) = d.readback.filter(|r| r.end > r.start) {
                 let bytes = u64::from(r.end - r.start) * 4;
                 let s = staging(bytes);
@@ -303,6 +315,9 @@ impl GpuBackend {
         for (i, at, words) in mapped {
             buffers[i][at as usize..at as usize + words.len()].copy_from_slice(&words);
         }
+        let mut resident = resident;
+        resident.remember(program, buffers);
+        self.resident = Some(resident);
         let outcome = parse_outcome(&outcome_words, &self.pipelines[&key].loop_paths);
         Ok(RunReport { outcome, elapsed: start.elapsed(), device_time })
     }
@@ -367,6 +382,7 @@ impl Backend for GpuBackend {
         self.dev = Device::open(adapter).map_err(device_error)?;
         self.pipelines.clear();
         self.staging = None;
+        self.resident = None;
         Ok(true)
     }
 

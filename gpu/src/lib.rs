@@ -11,6 +11,7 @@ pub mod backend;
 pub mod check;
 pub mod device;
 pub mod occupancy;
+pub mod resident;
 pub mod staging;
 pub mod wgsl;
 
