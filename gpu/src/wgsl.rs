@@ -496,15 +496,22 @@ fn ml_rem_i32(a: i32, b: i32) -> i32 {
     if (b == 0i || (a == bitcast<i32>(0x80000000u) && b == -1i)) { return 0i; }
     return a % b;
 }
+// NaN and the bounds are tested on the bits: WGSL lets an implementation assume no NaN or
+// infinity, so `x != x` may fold to false (lavapipe did; the ir/edge_values vector).
 fn ml_f32_to_u32(x: f32) -> u32 {
-    if (x != x || x <= 0.0f) { return 0u; }
-    if (x >= 4294967296.0f) { return 0xffffffffu; }
+    let b = bitcast<u32>(x);
+    if (b >= 0x80000000u || b > 0x7f800000u) { return 0u; }
+    if (b >= 0x4f800000u) { return 0xffffffffu; }
     return u32(x);
 }
 fn ml_f32_to_i32(x: f32) -> i32 {
-    if (x != x) { return 0i; }
-    if (x >= 2147483648.0f) { return 2147483647i; }
-    if (x <= -2147483648.0f) { return bitcast<i32>(0x80000000u); }
+    let b = bitcast<u32>(x);
+    let magnitude = b & 0x7fffffffu;
+    if (magnitude > 0x7f800000u) { return 0i; }
+    if (magnitude >= 0x4f000000u) {
+        if (b >= 0x80000000u) { return bitcast<i32>(0x80000000u); }
+        return 2147483647i;
+    }
     return i32(x);
 }
 fn ml_report(lane: u32, what: u32) {

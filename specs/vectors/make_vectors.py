@@ -1,6 +1,6 @@
 import json, os, struct, shutil
 ROOT=os.path.dirname(os.path.abspath(__file__))
-for sub in ["opcode","mode","transition","deviation"]: shutil.rmtree(os.path.join(ROOT,sub), ignore_errors=True)
+for sub in ["opcode","mode","transition","deviation","ir"]: shutil.rmtree(os.path.join(ROOT,sub), ignore_errors=True)
 os.makedirs(ROOT+"/data", exist_ok=True)
 DATA=bytes((i*37+11)%256 for i in range(64))
 open(ROOT+'/data/bytes-64.bin','wb').write(DATA)
@@ -82,6 +82,64 @@ user_body=[{"store":{"buffer":"heap","index":var("arg0"),"value":binop("mul",var
 write("opcode/user_handler","A user handler sees arg0..arg11 and sets next_status; DONE unless it sets FAULT","2.4, 2.5",
   wl("user",[slot(0x100,[5,7,0]),slot(0x100,[6,8,1])],handlers=[h_store(0x100,user_body)]),
   {"statuses":["DONE","FAULT"],"heap":{"5":21,"6":24},"done_count":1,"fault_count":1,"metrics":{"0":2}})
+# ---------------- IR edge values through a handler (1.4) ----------------
+# Operands come from the slot's arguments (run-time values, not constants a compiler may
+# fold); each result is stored into observable arg2 + k, so every engine and every lowering
+# must compute them. Expected values follow spec 1.4, computed here independently.
+MASK=0xFFFFFFFF
+def s32(v): v&=MASK; return v-(1<<32) if v&0x80000000 else v
+def u32(v): return v&MASK
+def f32(bits): return struct.unpack('<f',struct.pack('<I',bits&MASK))[0]
+def f2u(f):
+    import math
+    if math.isnan(f): return 0
+    return 0 if f<=0 else (MASK if f>=4294967295.0 else int(f))
+def f2i(f):
+    import math
+    if math.isnan(f): return 0
+    if f>=2147483647.0: return 0x7FFFFFFF
+    if f<=-2147483648.0: return 0x80000000
+    return u32(int(f))
+def i32div(x,y):
+    a,b=s32(x),s32(y)
+    if b==0 or (a==-2**31 and b==-1): return u32(x)
+    q=abs(a)//abs(b); return u32(q if (a<0)==(b<0) else -q)
+def i32rem(x,y):
+    a,b=s32(x),s32(y)
+    if b==0 or (a==-2**31 and b==-1): return 0
+    r=abs(a)%abs(b); return u32(r if a>=0 else -r)
+def cast(to,e): return {"cast":{"to":to,"value":e}}
+def bits(to,e): return {"bitcast":{"to":to,"value":e}}
+X,Y=var("arg0"),var("arg1")
+XI,YI=cast("i32",X),cast("i32",Y)
+EDGE=[  # (name, IR expression as u32, expected(x, y))
+  ("u32 div",binop("div",X,Y),lambda x,y: x if y==0 else x//y),
+  ("u32 rem",binop("rem",X,Y),lambda x,y: 0 if y==0 else x%y),
+  ("i32 div",cast("u32",binop("div",XI,YI)),i32div),
+  ("i32 rem",cast("u32",binop("rem",XI,YI)),i32rem),
+  ("u32 shl",binop("shl",X,Y),lambda x,y: u32(x<<(y%32))),
+  ("u32 shr",binop("shr",X,Y),lambda x,y: x>>(y%32)),
+  ("i32 shr",cast("u32",binop("shr",XI,Y)),lambda x,y: u32(s32(x)>>(y%32))),
+  ("i32 shl",cast("u32",binop("shl",XI,Y)),lambda x,y: u32(x<<(y%32))),
+  ("i32 min",cast("u32",binop("min",XI,YI)),lambda x,y: u32(min(s32(x),s32(y)))),
+  ("i32 max",cast("u32",binop("max",XI,YI)),lambda x,y: u32(max(s32(x),s32(y)))),
+  ("u32 min",binop("min",X,Y),lambda x,y: min(x,y)),
+  ("u32 lt",cast("u32",binop("lt",X,Y)),lambda x,y: int(x<y)),
+  ("i32 lt",cast("u32",binop("lt",XI,YI)),lambda x,y: int(s32(x)<s32(y))),
+  ("i32 neg",cast("u32",{"unary":{"op":"neg","operand":XI}}),lambda x,y: u32(-s32(x))),
+  ("f32 to u32",cast("u32",bits("f32",X)),lambda x,y: f2u(f32(x))),
+  ("f32 to i32",cast("u32",cast("i32",bits("f32",X))),lambda x,y: f2i(f32(x))),
+]
+EDGE_INPUTS=[(7,0),(0x80000000,0xFFFFFFFF),(0xFFFFFFF9,2),(0x4F800000,33),(0xCF000001,32),(0x40490FDB,0x7FFFFFFF)]
+edge_handler={"name":"edge-values","opcode":0x110,"body":[
+  {"store":{"buffer":"control","index":binop("add",lit(160),binop("add",var("arg2"),lit(k))),"value":e}} for k,(_,e,_) in enumerate(EDGE)]}
+obs={}
+for i,(x,y) in enumerate(EDGE_INPUTS):
+    for k,(_,_,f) in enumerate(EDGE): obs[str(i*len(EDGE)+k)]=f(x,y)
+write("ir/edge_values","Integer and conversion edge values computed at run time by a handler, every result an observable: u32 and i32 division and remainder by 0 and of i32::MIN by -1, shifts by 0, 31, 32 and 33 (amount modulo 32) of signed and unsigned values, signed and unsigned min, max and comparison, i32 negation of MIN, and f32 to u32/i32 conversion saturating at both bounds, of -0.0 and of NaN",
+  "1.4",
+  wl("edge-values",[slot(0x110,[x,y,i*len(EDGE)]) for i,(x,y) in enumerate(EDGE_INPUTS)],handlers=[edge_handler]),
+  {"statuses":["DONE"]*len(EDGE_INPUTS),"done_count":len(EDGE_INPUTS),"observables":obs})
 # ---------------- modes ----------------
 for mode in ["once","persistent","priority","jit"]:
     slots=[slot(ADD,[i%8,1+i%3],tenant=i%2,priority=i%5) for i in range(40)]
