@@ -82,6 +82,34 @@ user_body=[{"store":{"buffer":"heap","index":var("arg0"),"value":binop("mul",var
 write("opcode/user_handler","A user handler sees arg0..arg11 and sets next_status; DONE unless it sets FAULT","2.4, 2.5",
   wl("user",[slot(0x100,[5,7,0]),slot(0x100,[6,8,1])],handlers=[h_store(0x100,user_body)]),
   {"statuses":["DONE","FAULT"],"heap":{"5":21,"6":24},"done_count":1,"fault_count":1,"metrics":{"0":2}})
+# ---------------- one lane's sequence, SHUTDOWN and fuel (2.4, 2.6) ----------------
+def load(buf,idx): return {"load":{"buffer":buf,"index":idx}}
+def obs_store(k,e): return {"store":{"buffer":"control","index":binop("add",lit(160),binop("add",binop("mul",var("arg0"),lit(6)),lit(k))),"value":e}}
+observer={"name":"observe-sequence","opcode":0x111,"body":[
+  obs_store(0,load("ring",binop("mul",var("slot"),lit(16)))),
+  obs_store(1,load("control",binop("add",lit(64),var("tenant")))),
+  obs_store(2,load("control",binop("add",lit(136),var("priority")))),
+  obs_store(3,load("control",lit(142))),
+  obs_store(4,load("control",lit(1))),
+  obs_store(5,load("control",lit(96+0x111%32)))]}
+seq_obs={}
+for k in range(8):
+    for j,v in enumerate([2,k+1,k+1,k,k,k]): seq_obs[str(6*k+j)]=v
+write("mode/lane_sequence_order","One lane's sequence for each slot (2.4), seen from inside the handler: its own STATUS is CLAIMED, its claim is already counted per tenant and per priority, and SETTLED, DONE_COUNT and the opcode's metric count only the slots before it (they are added after the status store)",
+  "2.4",
+  wl("sequence",[slot(0x111,[k]) for k in range(8)],handlers=[observer]),
+  {"statuses":["DONE"]*8,"done_count":8,"observables":seq_obs,"metrics":{str(0x111%32):8},"control":{"142":8}},
+  workgroup_size=1,workgroups=1)
+write("mode/shutdown_ends_the_epoch","SHUTDOWN ends a persistent epoch: the one lane claims the CRITICAL SHUTDOWN slot, sets the flag and leaves at its next exit test; the rest stays PUBLISHED, nothing is out of fuel, and the host clears the acknowledged flag",
+  "2.5, 2.6",
+  wl("shutdown-epoch",[slot(SHUTDOWN,priority=0)]+[slot(NOP) for _ in range(5)]),
+  {"statuses":["DONE"]+["PUBLISHED"]*5,"done_count":1,"control":{"0":0,"142":1,"145":0}},
+  modes=["persistent","priority","jit"],workgroup_size=1,workgroups=1,epochs=1)
+write("mode/fuel_exhausted_is_counted","A persistent lane whose fuel (2) runs out before the drain target settles runs exactly two iterations, one slot each, adds 1 to FUEL_EXHAUSTED and leaves the rest PUBLISHED",
+  "2.6",
+  wl("fuel",[slot(NOP) for _ in range(5)]),
+  {"statuses":["DONE","DONE"]+["PUBLISHED"]*3,"done_count":2,"control":{"142":2,"145":1}},
+  modes=["persistent","priority","jit"],control={"144":2},workgroup_size=1,workgroups=1,epochs=1)
 # ---------------- IR edge values through a handler (1.4) ----------------
 # Operands come from the slot's arguments (run-time values, not constants a compiler may
 # fold); each result is stored into observable arg2 + k, so every engine and every lowering

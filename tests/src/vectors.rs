@@ -92,6 +92,11 @@ pub struct Expect {
     /// IO completions: (ok, failed).
     #[serde(default)]
     pub io_completions: Option<[usize; 2]>,
+    /// Any control words after the run (SHUTDOWN, SETTLED, FUEL_EXHAUSTED, ...), for
+    /// vectors whose run makes them schedule-independent (one lane, a fixed number of
+    /// epochs).
+    #[serde(default)]
+    pub control: BTreeMap<usize, u32>,
 }
 
 /// One conformance vector.
@@ -305,6 +310,7 @@ pub fn run_vector(vector: &Vector, instance: &mut Instance, mode: Mode) -> Resul
     check_words(&mut failures, "tenant claims", &c.tenant_fairness, &e.tenant_claims);
     check(&mut failures, "priority claims", c.priority_claims, e.priority_claims);
     check_words(&mut failures, "metrics", &c.metrics, &e.metrics);
+    check_words(&mut failures, "control", &ring.buffers()[megaloop::host::io::buffer_index::CONTROL], &e.control);
     let mut records = log.records.clone();
     records.sort_unstable();
     let want_records = e.debug_records.clone().map(|mut r| {
