@@ -70,6 +70,13 @@ write("opcode/load_miss_errors","LOAD_MISS bad input: an unregistered handle, an
   "2.8",
   wl("load-miss-errors",[slot(LOAD_MISS,[9,0,0,8,60,0]),slot(LOAD_MISS,[0,65,0,4,62,0]),slot(LOAD_MISS,[0,0,0,8,255,0]),slot(LOAD_MISS,[0,0,0,4,64,0x33])],files=[{"path":"../data/bytes-64.bin"}]),
   {"statuses":["FAULT","FAULT","FAULT","FAULT"],"heap":{"60":0,"62":0,"64":0,"255":0},"io_completions":[0,2],"fault_count":4})
+qw=wl("load-miss-queue",[slot(LOAD_MISS,[0,4*k,0,4,60+k,0]) for k in range(5)],files=[{"path":"../data/bytes-64.bin"}])
+qw["io_entries"]=2
+write("opcode/load_miss_queue_overflow","Five LOAD_MISS slots and an IO queue of 2 entries: slots that find the queue full YIELD and come back in later epochs (the host resets the queue between epochs), every read lands once, and the claim counters and metric count only claims that did work (two per slot: the request, then the completion)",
+  "2.8, 2.10",
+  qw,
+  {"statuses":["DONE"]*5,"done_count":5,"heap":{str(60+k):word(4*k) for k in range(5)},"io_completions":[5,0],
+   "tenant_claims":{"0":10},"priority_claims":[0,0,10,0,0],"metrics":{str(M(LOAD_MISS)):10}})
 write("opcode/no_handler","An opcode with no handler FAULTs; its metric bucket is opcode % 32 (0x4242 and 0x80000002 share bucket 2)","2.4, 2.5",
   wl("no-handler",[slot(0x4242),slot(6),slot(0x80000002)]),
   {"statuses":["FAULT","FAULT","FAULT"],"fault_count":3,"metrics":{"2":2,"6":1}})
