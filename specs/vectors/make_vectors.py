@@ -77,6 +77,28 @@ write("opcode/load_miss_queue_overflow","Five LOAD_MISS slots and an IO queue of
   qw,
   {"statuses":["DONE"]*5,"done_count":5,"heap":{str(60+k):word(4*k) for k in range(5)},"io_completions":[5,0],
    "tenant_claims":{"0":10},"priority_claims":[0,0,10,0,0],"metrics":{str(M(LOAD_MISS)):10}})
+# Bounds at the edge: the last word of the heap, the last tenant, the most sub-operations,
+# a priority past IDLE; each must run (an off-by-one at a limit FAULTs or denies it).
+TEN28=TEN+[{"id":28,"mask":5}]
+write("opcode/bounds_at_the_edge","Every bound taken at its last allowed value runs: STORE_U32, ATOMIC_ADD, LOAD_U32 and COMPARE_SWAP on the heap's last words, PACKED_SLOT with five sub-operations, tenant 28 (the last mask), and a priority past IDLE counted as IDLE",
+  "2.4, 2.5",
+  wl("edges",[slot(STORE,[255,9]),slot(ADD,[254,3]),slot(LOAD,[253,5]),slot(CAS,[252,0,5,6]),
+              slot(PACKED,packed([(STORE,230,1),(STORE,231,2),(STORE,232,3),(STORE,233,4),(ADD,234,5)])),
+              slot(NOP,tenant=28),slot(NOP,priority=9)],heap_init=[(253,[77]),(254,[4])],tenants=TEN28),
+  {"statuses":["DONE"]*7,"done_count":7,"fault_count":0,"heap":{"255":9,"254":7,"252":5,"230":1,"231":2,"232":3,"233":4,"234":5},
+   "observables":{"5":77,"6":0},"tenant_claims":{"0":6,"28":1},"priority_claims":[0,0,6,0,1]})
+write("opcode/memcpy_to_the_heap_end","MEMCPY whose destination ends exactly at the heap's end runs",
+  "2.5",
+  wl("memcpy-dst-edge",[slot(MEMCPY,[246,20,10])],heap_init=[(20,list(range(1,11)))]),
+  {"statuses":["DONE"],"heap":{str(246+i):1+i for i in range(10)}})
+write("opcode/memcpy_from_the_heap_end","MEMCPY whose source ends exactly at the heap's end runs",
+  "2.5",
+  wl("memcpy-src-edge",[slot(MEMCPY,[100,250,6])],heap_init=[(250,[7,8,9,10,11,12])]),
+  {"statuses":["DONE"],"heap":{str(100+i):7+i for i in range(6)}})
+write("opcode/load_miss_to_the_heap_end","LOAD_MISS landing its last word on the heap's last word, and reading a file's last bytes, completes DONE",
+  "2.8",
+  wl("load-miss-edge",[slot(LOAD_MISS,[0,56,0,8,254,0])],files=[{"path":"../data/bytes-64.bin"}]),
+  {"statuses":["DONE"],"heap":{"254":word(56),"255":word(60)},"io_completions":[1,0]})
 write("opcode/no_handler","An opcode with no handler FAULTs; its metric bucket is opcode % 32 (0x4242 and 0x80000002 share bucket 2)","2.4, 2.5",
   wl("no-handler",[slot(0x4242),slot(6),slot(0x80000002)]),
   {"statuses":["FAULT","FAULT","FAULT"],"fault_count":3,"metrics":{"2":2,"6":1}})
