@@ -9,7 +9,7 @@
 
 use crate::device::{capabilities, select_adapter, Capabilities, Device, GpuError};
 use crate::occupancy;
-use crate::resident::Resident;
+use crate::resident::{device_buffer, Resident};
 use crate::staging::StagingBuffer;
 use crate::wgsl::{lower, OUTCOME_CUTOFF_BIT, OUTCOME_ENTRIES, OUTCOME_WORDS};
 use megaloop::geometry::Geometry;
@@ -54,10 +54,6 @@ pub struct GpuBackend {
 
 fn device_error(e: impl std::fmt::Display) -> BackendError {
     BackendError::Device(e.to_string())
-}
-
-fn words_to_bytes(words: &[u32]) -> Vec<u8> {
-    words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
 fn storage_layout(device: &wgpu::Device, bindings: &[u32]) -> wgpu::BindGroupLayout {
@@ -205,17 +201,7 @@ impl GpuBackend {
             _ => Resident::create(device, &self.dev.queue, program, buffers),
         };
         let gpu_buffers = &resident.buffers;
-        let make = |label: &str, words: &[u32]| {
-            let b = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: (words.len() as u64 * 4).max(4),
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            self.dev.queue.write_buffer(&b, 0, &words_to_bytes(words));
-            b
-        };
-        let outcome_buffer = make("ml_outcome", &vec![0u32; OUTCOME_WORDS as usize]);
+        let outcome_buffer = device_buffer(device, &self.dev.queue, "ml_outcome", &vec![0u32; OUTCOME_WORDS as usize]);
         let entries: Vec<wgpu::BindGroupEntry> = program
             .buffers
             .iter()

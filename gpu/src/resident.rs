@@ -46,25 +46,23 @@ fn words_to_bytes(words: &[u32]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
+/// A storage buffer the backend binds (copied to and from), holding `words`.
+pub fn device_buffer(device: &wgpu::Device, queue: &wgpu::Queue, label: &str, words: &[u32]) -> wgpu::Buffer {
+    let b = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (words.len() as u64 * 4).max(4),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    queue.write_buffer(&b, 0, &words_to_bytes(words));
+    b
+}
+
 impl Resident {
     /// Fresh device buffers for `program`, holding `host`.
     pub fn create(device: &wgpu::Device, queue: &wgpu::Queue, program: &ValidProgram, host: &[Vec<u32>]) -> Resident {
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
-        let buffers = program
-            .buffers
-            .iter()
-            .zip(host)
-            .map(|(d, words)| {
-                let b = device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some(&d.name),
-                    size: (words.len() as u64 * 4).max(4),
-                    usage,
-                    mapped_at_creation: false,
-                });
-                queue.write_buffer(&b, 0, &words_to_bytes(words));
-                b
-            })
-            .collect();
+        let buffers =
+            program.buffers.iter().zip(host).map(|(d, words)| device_buffer(device, queue, &d.name, words)).collect();
         Resident { program: program.id(), buffers, known: vec![None; host.len()] }
     }
 

@@ -262,33 +262,25 @@ impl Ring {
     /// The runnable slots: how many, the first, and each priority partition's first.
     fn runnable_slots(&self) -> Result<Runnable, HostError> {
         let control = self.control()?;
-        let slots = self.opts.slots;
-        let offsets = control.priority_offsets.map(|o| o.min(slots));
+        let partitions = control.partitions(self.opts.slots);
         let ring = &self.buffers[RING];
-        let mut runnable = Runnable { count: 0, first: None, cursors: [0; PRIORITY_LEVELS as usize] };
-        let mut seen = [false; PRIORITY_LEVELS as usize];
+        let (mut count, mut first) = (0u32, None);
+        let mut partition_first: [Option<u32>; PRIORITY_LEVELS as usize] = [None; PRIORITY_LEVELS as usize];
         for (i, slot) in ring.chunks_exact(SLOT_WORDS as usize).enumerate() {
             let status = Status::from_word(slot[0]).ok_or(CodecError::BadStatus { slot: i, value: slot[0] })?;
             if status == Status::Published && control.tenant_authorised(slot[SLOT_TENANT as usize]) {
-                runnable.count += 1;
-                runnable.first.get_or_insert(i as u32);
                 let i = i as u32;
-                if let Some(p) = (0..PRIORITY_LEVELS as usize).find(|&p| offsets[p] <= i && i < offsets[p + 1]) {
-                    if !seen[p] {
-                        seen[p] = true;
-                        runnable.cursors[p] = i - offsets[p];
-                    }
+                count += 1;
+                first.get_or_insert(i);
+                if let Some(p) = partitions.iter().position(|r| r.contains(&i)) {
+                    partition_first[p].get_or_insert(i - partitions[p].start);
                 }
             }
         }
         // A partition with nothing runnable starts swept (its length): lanes skip it
         // until a rewind (spec 2.7).
-        for p in 0..PRIORITY_LEVELS as usize {
-            if !seen[p] {
-                runnable.cursors[p] = offsets[p + 1].saturating_sub(offsets[p]);
-            }
-        }
-        Ok(runnable)
+        let cursors = std::array::from_fn(|p| partition_first[p].unwrap_or(partitions[p].len() as u32));
+        Ok(Runnable { count, first, cursors })
     }
 
     /// Run one epoch: set DRAIN_TARGET to the runnable slots, SCAN_START to the first and

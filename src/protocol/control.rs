@@ -181,6 +181,14 @@ impl Control {
         Ok(words)
     }
 
+    /// The priority partitions of a ring of `slots`, CRITICAL first: each
+    /// `[offsets[p], offsets[p+1])` clamped to the ring (empty where offsets decrease), as
+    /// lanes see them (spec 2.6, 2.7).
+    pub fn partitions(&self, slots: u32) -> [std::ops::Range<u32>; PRIORITY_LEVELS as usize] {
+        let at = |p: usize| self.priority_offsets[p].min(slots);
+        std::array::from_fn(|p| at(p)..at(p + 1).max(at(p)))
+    }
+
     /// Whether tenant `t` is authorised: inside the table and its mask is non-zero.
     pub fn tenant_authorised(&self, tenant: u32) -> bool {
         tenant < MAX_TENANTS && self.tenant_masks[tenant as usize] != 0

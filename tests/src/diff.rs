@@ -236,11 +236,16 @@ pub fn word_invariants(run: &WorkloadRun) -> Vec<String> {
             STARVATION_THRESHOLD
         ));
     }
-    let slots = run.ring.options().slots;
-    let offset = |p: u32| words[(CTRL_PRIORITY_OFFSETS + p) as usize].min(slots);
-    for p in 0..PRIORITY_LEVELS {
-        let len = u64::from(offset(p + 1).saturating_sub(offset(p)));
-        let cursor = u64::from(words[(CTRL_PRIORITY_CURSORS + p) as usize]);
+    let partitions = match run.ring.control() {
+        Ok(control) => control.partitions(run.ring.options().slots),
+        Err(e) => {
+            failures.push(format!("control does not decode: {e}"));
+            Default::default()
+        }
+    };
+    for (p, range) in partitions.iter().enumerate() {
+        let len = range.len() as u64;
+        let cursor = u64::from(words[CTRL_PRIORITY_CURSORS as usize + p]);
         if cursor > len + lanes {
             failures.push(format!(
                 "control priority cursor {p} is {cursor}, above its partition's length {len} + {lanes} lanes"
