@@ -8,6 +8,8 @@
 //! - [`geometry`]: launch geometry (workgroup size, grid, padded slot count);
 //! - [`host`]: the `Backend` trait, the ring's epoch driver, IO servicing, workloads;
 //! - [`json`]: reading JSON documents that hold IR, at any depth the validator allows;
+//! - `planted` (feature `planted`): the catalogue of planted faults the checkers are
+//!   measured with, and the backend wrapper that plants them;
 //!
 //! The simulator (`megaloop-sim`) and the wgpu backend (`megaloop-gpu`) take only a
 //! [`ir::ValidProgram`], the proof that a program passed the validator.
@@ -17,4 +19,6 @@ pub mod geometry;
 pub mod host;
 pub mod ir;
 pub mod json;
+#[cfg(feature = "planted")]
+pub mod planted;
 pub mod protocol;

@@ -30,6 +30,9 @@ enum Command {
     Diff(commands::diff::Args),
     /// Run the conformance corpus (specs/vectors) on the simulator and/or the GPU.
     Conformance(commands::conformance::Args),
+    /// Plant each fault of the catalogue in an engine and run the corpus and the invariant
+    /// checks on it: the kill matrix and the mutation score.
+    Mutants(commands::mutants::Args),
     /// Run a workload until drained and print a summary.
     Run(commands::run::Args),
     /// List GPU adapters and their capabilities.
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Diff(args) => commands::diff::run(args),
         Command::Conformance(args) => commands::conformance::run(args),
+        Command::Mutants(args) => commands::mutants::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Devices(args) => commands::devices::run(args),
         Command::Wgsl(args) => commands::wgsl::run(args),

@@ -5,12 +5,13 @@
 //! preemption bound).
 #![cfg(loom)]
 
-use megaloop::builder::{build, BuildOptions, Mode, PlantedFault, UserHandler};
+use megaloop::builder::{build, BuildOptions, Mode, UserHandler};
 use megaloop::geometry::Geometry;
 use megaloop::host::io::{IoEngine, IoFailure, IoKind, IoQueueService, IoRequest};
 use megaloop::host::{HostService, LiveMemory};
 use megaloop::ir::build::stmt::{atomic, store};
 use megaloop::ir::{AtomicOp, Expr};
+use megaloop::planted::{self, Fault};
 use megaloop::protocol::control::Control;
 use megaloop::protocol::layout::*;
 use megaloop::protocol::opcode::*;
@@ -38,7 +39,7 @@ struct Setup {
     lanes: u32,
     slots: Vec<Slot>,
     fuel: u32,
-    fault: Option<PlantedFault>,
+    fault: Option<&'static Fault>,
     handlers: Vec<UserHandler>,
     control: Box<dyn Fn(&mut Control)>,
 }
@@ -54,9 +55,13 @@ impl Setup {
         opts.workgroup_size = 1;
         opts.heap_words = HEAP_WORDS;
         opts.observables = 1;
-        opts.planted_fault = self.fault;
         opts.user_handlers = self.handlers;
-        let program = build(&opts).unwrap();
+        let mut program = build(&opts).unwrap();
+        if let Some(fault) = self.fault {
+            let (edited, changed) = fault.plant(program.program()).expect("a program fault");
+            assert!(changed > 0, "planted fault `{}` changed nothing", fault.name);
+            program = megaloop::ir::validate(&edited).unwrap();
+        }
         let mut control = Control::new(n, 1, self.fuel);
         control.tenant_masks[0] = 1;
         control.drain_target = self.slots.iter().filter(|s| control.tenant_authorised(s.tenant)).count() as u32;
@@ -213,7 +218,7 @@ fn exactly_once_claiming() {
 #[test]
 fn planted_trusting_claim_is_found() {
     let mut s = Setup::new(Mode::Priority, 2, adds(2));
-    s.fault = Some(PlantedFault::TrustingClaim);
+    s.fault = planted::find("trusting-claim");
     let m = s.model();
     let found = finding(move || {
         explore("planted trusting claim", m, exactly_once_check(2));
@@ -252,7 +257,7 @@ fn tenant_masking() {
 fn planted_unbounded_tenant_is_found() {
     let mut s = Setup::new(Mode::Priority, 2, tenant_slots());
     s.control = Box::new(quotas_set);
-    s.fault = Some(PlantedFault::UnboundedTenant);
+    s.fault = planted::find("unbounded-tenant");
     let m = s.model();
     let found = finding(move || {
         explore("planted unbounded tenant", m, tenant_check);
@@ -340,7 +345,7 @@ fn rewound_sweep_finds_a_late_publication() {
     assert!(ran_somewhere.load(Ordering::Relaxed), "no execution ran the late publication");
 }
 
-fn urgent_only(fault: Option<PlantedFault>) -> Model {
+fn urgent_only(fault: Option<&'static Fault>) -> Model {
     let mut s = Setup::new(Mode::Priority, 2, vec![published(NOP, 0, 0, &[]), published(NOP, 0, 1, &[])]);
     s.fault = fault;
     s.fuel = 6;
@@ -361,7 +366,7 @@ fn urgent_work_is_never_locked_out() {
 
 #[test]
 fn planted_starvation_lockout_is_found() {
-    let m = urgent_only(Some(PlantedFault::StarvationLockout));
+    let m = urgent_only(planted::find("starvation-lockout"));
     let found = finding(move || {
         explore("planted starvation lockout", m, urgent_drained);
     });

@@ -287,11 +287,13 @@ for a in ACTIONS:
 write("deviation/1_out_of_range_tenant","Deviation 1: a tenant id >= 29 is denied and its slot stays PUBLISHED, never run - even when the word past the mask table is non-zero (138 lands on DRAIN_TARGET)",
   "2.4, 2.11",
   wl("dev1",[slot(ADD,[0,1],tenant=t) for t in [29,40,138,0xFFFFFFFF]]+[slot(ADD,[1,1])]),
-  {"statuses":["PUBLISHED"]*4+["DONE"],"heap":{"0":0,"1":1},"done_count":1,"tenant_claims":{"0":1}})
+  {"statuses":["PUBLISHED"]*4+["DONE"],"heap":{"0":0,"1":1},"done_count":1,"tenant_claims":{"0":1}},
+  control={"32":1})
 write("deviation/2_exactly_once","Deviation 2: the claim is a strong compare-exchange, so 64 slots each adding 1 to the same word run exactly once on 32 lanes",
   "2.4, 2.11",
   wl("dev2",[slot(ADD,[0,1],priority=i%5) for i in range(64)]),
-  {"statuses":["DONE"]*64,"heap":{"0":64},"done_count":64,"tenant_claims":{"0":64},"metrics":{"2":64}},workgroups=4)
+  {"statuses":["DONE"]*64,"heap":{"0":64},"done_count":64,"tenant_claims":{"0":64},"metrics":{"2":64}},workgroups=4,
+  schedules=32)
 write("deviation/3_urgent_work_not_locked_out","Deviation 3: with the starvation counter past its threshold and only CRITICAL work published, the idle-first scan still ends at CRITICAL and drains it",
   "2.7, 2.11",
   wl("dev3",[slot(ADD,[i,1],priority=0) for i in range(24)]),
@@ -309,4 +311,40 @@ write("deviation/6_debug_log_capacity","Deviation 6: PRINTF past the debug log's
   "2.5, 2.11",
   wl("dev6",[slot(PRINTF,[i]) for i in range(70)]),
   {"statuses":["DONE"]*70,"debug_record_count":64,"debug_dropped":6,"done_count":70})
+# ---------------- rules at their edge, read back (2.4-2.8, part 1) ----------------
+write("opcode/user_status_sanitized","A user handler's next_status other than DONE, WAIT_IO, YIELD, REQUEUE or FAULT becomes FAULT (2.4 step 5)","2.4",
+  wl("sanitize",[slot(0x120,[v]) for v in [99,1,2,0,8,0xFFFFFFFF]],handlers=[h_store(0x120,[{"assign":{"name":"next_status","value":var("arg0")}}])]),
+  {"statuses":["FAULT"]*6,"fault_count":6,"done_count":0},modes=["once"])
+write("mode/lanes_leave_at_the_drain_target","Every persistent lane leaves once the epoch's slots are settled: the lane that finds SETTLED at DRAIN_TARGET closes the epoch and the others leave on CLOSED, so no lane runs out of fuel (FUEL_EXHAUSTED and LOOP_CUTOFF stay 0) and SETTLED counts each slot once",
+  "2.6, 2.10",
+  wl("leave",[slot(NOP) for _ in range(6)]),
+  {"statuses":["DONE"]*6,"done_count":6,"control":{"142":6,"145":0,"148":0}},
+  modes=["persistent","priority","jit"],workgroup_size=8,workgroups=2,epochs=1)
+write("mode/fuel_exhausted_resets_each_epoch","The host resets FUEL_EXHAUSTED and SETTLED before every epoch: one lane with fuel 3 settles three of four slots in epoch 0 and runs out; in epoch 1 it settles the last and leaves at the target",
+  "2.6, 2.10",
+  wl("fuel-reset",[slot(NOP) for _ in range(4)]),
+  {"statuses":["DONE"]*4,"done_count":4,"control":{"142":1,"145":0}},
+  modes=["persistent","priority","jit"],control={"144":3},workgroup_size=1,workgroups=1,epochs=2)
+requeue_once={"name":"record-then-requeue-once","opcode":0x130,"body":[atomic("add","heap",100,[1],"k"),
+  {"store":{"buffer":"control","index":binop("add",lit(160),var("k")),"value":var("slot")}},
+  {"if":{"cond":binop("logical_and",binop("eq",var("arg0"),lit(1)),binop("eq",load("heap",lit(101)),lit(0))),
+         "then":[{"store":{"buffer":"heap","index":lit(101),"value":lit(1)}},{"assign":{"name":"next_status","value":lit(6)}}],"otherwise":[]}}]}
+write("mode/priority_cursor_set_each_epoch","The host sets each claim cursor to its partition's first runnable slot before every epoch: slot 0 re-queues itself in epoch 0 (fuel 3 claims slots 0, 1, 2), so epoch 1 claims it again before slot 3 (claim order in the observables)",
+  "2.7",
+  wl("cursor-reset",[slot(0x130,[1])]+[slot(0x130) for _ in range(3)],handlers=[requeue_once]),
+  {"statuses":["DONE"]*4,"observables":{"0":0,"1":1,"2":2,"3":0,"4":3},"heap":{"100":5}},
+  modes=["priority"],control={"144":3},workgroup_size=1,workgroups=1)
+write("opcode/memcpy_longest","MEMCPY copies at most 1024 words: 1024 words run, 1025 FAULT and write nothing (heap of 4096 words)","2.5",
+  wl("memcpy-longest",[slot(MEMCPY,[2048,0,1024]),slot(MEMCPY,[3000,0,1025])],heap_init=[(0,[5]),(1023,[9]),(1024,[4])],heap_words=4096),
+  {"statuses":["DONE","FAULT"],"heap":{"2048":5,"3071":9,"3072":0,"4024":0},"done_count":1,"fault_count":1})
+oob_body=[{"store":{"buffer":"control","index":lit(160),"value":load("heap",var("arg0"))}},
+  {"store":{"buffer":"heap","index":var("arg1"),"value":lit(9)}},
+  {"atomic":{"op":"add","buffer":"heap","index":var("arg0"),"args":[lit(1)],"result":"old"}},
+  {"store":{"buffer":"control","index":lit(161),"value":binop("add",var("old"),lit(1))}}]
+write("ir/out_of_bounds_access","Part 1: a load past a buffer yields 0, a store past it is dropped, an atomic past it does nothing and yields 0 (the heap's last word is untouched)","1.5, 2.5",
+  wl("oob",[slot(0x140,[256,256]),slot(0x140,[0xFFFFFFFF,1000])],heap_init=[(255,[7])],handlers=[h_store(0x140,oob_body)]),
+  {"statuses":["DONE","DONE"],"heap":{"255":7,"0":0},"observables":{"0":0,"1":1}},modes=["once"])
+write("opcode/load_miss_partial_word","LOAD_MISS of 6 bytes fills one word and the low half of the next; the rest of the last word is zero","2.8",
+  wl("partial",[slot(LOAD_MISS,[0,0,0,6,10,0]),slot(LOAD_MISS,[0,9,0,1,20,0])],files=[{"path":"../data/bytes-64.bin"}],heap_init=[(11,[0xFFFFFFFF]),(20,[0xFFFFFFFF])]),
+  {"statuses":["DONE","DONE"],"heap":{"10":word(0),"11":word(4)&0xFFFF,"20":DATA[9]},"io_completions":[2,0]})
 print(count)

@@ -81,23 +81,6 @@ pub enum Readback {
     ControlOnly,
 }
 
-/// A deliberate protocol bug, for proving that a checker (loom, the differential
-/// harness) finds it. Never use it for anything else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlantedFault {
-    /// vyre defect 2: the claim trusts the old value of a weak compare-exchange, so a
-    /// spurious failure looks like a win. Modelled as a claim that loads the status and
-    /// then stores CLAIMED without exclusivity: two lanes can both win.
-    TrustingClaim,
-    /// vyre defect 1: the tenant id is not bounds-checked, so an id past the mask table
-    /// reads the quota words and is let through when they are non-zero.
-    UnboundedTenant,
-    /// vyre defect 3: the starvation guard scans only LOW and IDLE once the counter passed
-    /// the threshold, and never resets it, so urgent work alone is locked out.
-    StarvationLockout,
-}
-
 /// Everything a program is built from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BuildOptions {
@@ -117,9 +100,6 @@ pub struct BuildOptions {
     pub user_handlers: Vec<UserHandler>,
     /// What is read back.
     pub readback: Readback,
-    /// A deliberate bug (checker tests only).
-    #[serde(default)]
-    pub planted_fault: Option<PlantedFault>,
     /// IO queue entries: how many IO requests one epoch can take before a slot that
     /// requests IO must YIELD (vyre's 64 by default).
     #[serde(default = "default_io_entries")]
@@ -143,7 +123,6 @@ impl BuildOptions {
             jit_builtins: BuiltinOp::ALL.to_vec(),
             user_handlers: Vec::new(),
             readback: Readback::Full,
-            planted_fault: None,
             io_entries: IO_ENTRIES,
         }
     }

@@ -106,10 +106,9 @@ pub fn persistent(opts: &BuildOptions, handlers: &[Handler]) -> Block {
 /// publication) are found by the next sweep (spec 2.7). The partition bounds are host-set
 /// before the epoch, so each lane reads them once.
 pub fn priority(opts: &BuildOptions, handlers: &[Handler]) -> Block {
-    let lockout = opts.planted_fault == Some(crate::builder::PlantedFault::StarvationLockout);
     let starvation: Stmt = if_else(
         var("ml_reverse"),
-        if lockout { vec![] } else { vec![atomic_store(CONTROL, u(CTRL_STARVATION), u(0))] },
+        vec![atomic_store(CONTROL, u(CTRL_STARVATION), u(0))],
         vec![atomic_add(CONTROL, u(CTRL_STARVATION), u(1))],
     );
     let start = |p: u32| format!("ml_start{p}");
@@ -141,9 +140,7 @@ pub fn priority(opts: &BuildOptions, handlers: &[Handler]) -> Block {
             ],
         )
     };
-    // The planted lockout visits only IDLE and LOW once past the threshold.
-    let idle_first: Vec<u32> =
-        if lockout { vec![PRIORITY_IDLE, PRIORITY_LOW] } else { (0..PRIORITY_LEVELS).rev().collect() };
+    let idle_first: Vec<u32> = (0..PRIORITY_LEVELS).rev().collect();
     let rewind = (0..PRIORITY_LEVELS).flat_map(|p| {
         let seen = format!("ml_seen{p}");
         [

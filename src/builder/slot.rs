@@ -3,7 +3,7 @@
 //! outcome, and count it.
 
 use crate::builder::names::{self, buffers::*};
-use crate::builder::{BuildOptions, Handler, PlantedFault};
+use crate::builder::{BuildOptions, Handler};
 use crate::ir::build::stmt::*;
 use crate::ir::walk::vars_used;
 use crate::ir::{BinaryOp, Block, Expr};
@@ -28,29 +28,16 @@ fn ring_word(k: u32) -> Expr {
 
 /// Whether `tenant` may run: inside the mask table and its mask non-zero (vyre defect 1
 /// fixed: ids past the table are denied, never read as masks).
-pub fn tenant_authorised(opts: &BuildOptions, tenant: Expr) -> Expr {
+pub fn tenant_authorised(tenant: Expr) -> Expr {
     let mask_set = Expr::load(CONTROL, u(CTRL_TENANT_MASKS) + tenant.clone()).ne(u(0));
-    match opts.planted_fault {
-        Some(PlantedFault::UnboundedTenant) => mask_set,
-        Some(PlantedFault::TrustingClaim | PlantedFault::StarvationLockout) | None => {
-            tenant.lt(u(MAX_TENANTS)).and(mask_set)
-        }
-    }
+    tenant.lt(u(MAX_TENANTS)).and(mask_set)
 }
 
 /// The claim: `ml_old` receives the status the lane saw; the lane won if it was
 /// PUBLISHED. A strong compare-exchange makes exactly one lane win.
-fn claim(opts: &BuildOptions) -> Block {
+fn claim() -> Block {
     let (published, claimed) = (u(Status::Published.word()), u(Status::Claimed.word()));
-    match opts.planted_fault {
-        Some(PlantedFault::TrustingClaim) => vec![
-            atomic_load("ml_old", RING, var("ml_base")),
-            if_(var("ml_old").eq(published), vec![atomic_store(RING, var("ml_base"), claimed)]),
-        ],
-        Some(PlantedFault::UnboundedTenant | PlantedFault::StarvationLockout) | None => {
-            vec![compare_exchange("ml_old", RING, var("ml_base"), published, claimed)]
-        }
-    }
+    vec![compare_exchange("ml_old", RING, var("ml_base"), published, claimed)]
 }
 
 /// Try slot `slot`: when it is PUBLISHED and its tenant authorised, claim it, run its
@@ -77,8 +64,8 @@ pub fn try_slot(opts: &BuildOptions, handlers: &[Handler], slot: Expr, on_claim:
             ring_word(SLOT_STATUS).eq(u(Status::Published.word())),
             vec![
                 let_u32("ml_tenant", ring_word(SLOT_TENANT)),
-                if_(tenant_authorised(opts, var("ml_tenant")), {
-                    let mut b = claim(opts);
+                if_(tenant_authorised(var("ml_tenant")), {
+                    let mut b = claim();
                     b.push(if_(var("ml_old").eq(u(Status::Published.word())), claimed));
                     b
                 }),

@@ -211,6 +211,40 @@ pub trait Backend {
     ) -> Result<RunReport, BackendError>;
 }
 
+/// A borrowed backend is a backend (a wrapper may hold one for the length of a run).
+impl<B: Backend + ?Sized> Backend for &mut B {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn set_timeout(&mut self, timeout: Duration) {
+        (**self).set_timeout(timeout)
+    }
+    fn recover(&mut self, error: &BackendError) -> Result<bool, BackendError> {
+        (**self).recover(error)
+    }
+    fn co_resident_workgroups(&mut self, workgroup_size: u32) -> Result<Option<u32>, BackendError> {
+        (**self).co_resident_workgroups(workgroup_size)
+    }
+    fn progress_width(&mut self) -> Result<Option<u32>, BackendError> {
+        (**self).progress_width()
+    }
+    fn loop_iteration_limit(&self) -> Option<u32> {
+        (**self).loop_iteration_limit()
+    }
+    fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
+        (**self).io_staging(buffer, words)
+    }
+    fn run(
+        &mut self,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        service: Option<&mut dyn HostService>,
+    ) -> Result<RunReport, BackendError> {
+        (**self).run(program, geometry, buffers, service)
+    }
+}
+
 /// Check a launch before running it: the host buffers match the program's declarations,
 /// and the geometry has the program's workgroup size and `1..=max_workgroups` workgroups.
 pub fn check_launch(

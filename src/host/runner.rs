@@ -2,7 +2,7 @@
 //! build and load the ring, choose geometry and fuel, and drain it epoch by epoch.
 //! The CLI's `run`, the tests and the differential harness all go through here.
 
-use crate::builder::{Mode, PlantedFault};
+use crate::builder::Mode;
 use crate::geometry::Geometry;
 use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoEngine, IoQueueService};
 use crate::host::ring::{EpochReport, Ring};
@@ -26,9 +26,6 @@ pub struct RunConfig {
     pub max_epochs: u32,
     /// Largest fuel the backend's driver allows (see [`RunConfig::fit`]).
     pub fuel_cap: Option<u32>,
-    /// A deliberate protocol bug built into the program, for proving that a checker
-    /// finds it (the differential harness's own tests). `None` for every real run.
-    pub planted_fault: Option<PlantedFault>,
     /// The IO engine (io_uring where available, by default).
     pub io_engine: EngineChoice,
     /// Divides the fuel cap [`RunConfig::fit`] derives (1 by default): a run whose lanes a
@@ -52,7 +49,6 @@ impl RunConfig {
             fuel: None,
             max_epochs: 256,
             fuel_cap: None,
-            planted_fault: None,
             io_engine: EngineChoice::Auto,
             fuel_cap_divisor: 1,
             slot_loop_cost: 0,
@@ -199,7 +195,6 @@ pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backen
     let config = &config;
     let mut opts = workload.build_options(config.mode);
     opts.workgroup_size = config.workgroup_size;
-    opts.planted_fault = config.planted_fault;
     let geometry = config.geometry(opts.slots)?;
     let fuel = config.fuel_for(&geometry);
     let ring = workload.ring(opts.clone(), fuel)?;

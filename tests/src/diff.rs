@@ -285,9 +285,8 @@ fn run_prepared(
     config: &RunConfig,
     initial_status: &[InitialStatus],
 ) -> Result<(WorkloadRun, Snapshot), String> {
-    let backend = instance.backend.as_mut().map_err(|e| e.clone())?;
-    let config = instance.engine.config(config);
-    let run = with_cutoff_retries(&config, |config| {
+    let run = with_cutoff_retries(config, |config| {
+        let mut backend = instance.run_backend()?;
         let mut prepared = prepare(workload, config, backend.as_mut()).map_err(|e| e.to_string())?;
         for s in initial_status {
             prepared.ring.force_status(s.slot, s.status).map_err(|e| format!("initial_status: {e}"))?;

@@ -1,13 +1,12 @@
 //! Engines: the executors the differential harness compares, by name.
 //!
 //! `sim` (parallel simulator), `sim-det:SEED` (deterministic simulator), `gpu` or
-//! `gpu:ADAPTER` (the wgpu backend); any of them with `+FAULT` appended
-//! (`sim-det:3+trusting-claim`, `gpu+unbounded-tenant`) runs programs with a planted
-//! protocol bug, which is how the harness proves it can fail.
+//! `gpu:ADAPTER` (the wgpu backend); any of megaloop's own engines with `+FAULT` appended
+//! (`sim-det:3+trusting-claim`, `gpu+unbounded-tenant`) runs with a fault of
+//! [`megaloop::planted::CATALOGUE`] planted, which is how the harness proves it can fail.
 
-use megaloop::builder::PlantedFault;
-use megaloop::host::runner::RunConfig;
 use megaloop::host::Backend;
+use megaloop::planted::{self, Fault, Planted};
 use megaloop_gpu::GpuBackend;
 use megaloop_sim::{Schedule, SimBackend};
 use std::fmt;
@@ -27,24 +26,13 @@ pub enum Engine {
         /// Adapter name substring.
         adapter: Option<String>,
     },
-    /// Another engine running programs built with a planted fault.
+    /// One of megaloop's own engines with a planted fault.
     Planted {
         /// The engine.
         base: Box<Engine>,
         /// The fault.
-        fault: PlantedFault,
+        fault: &'static Fault,
     },
-}
-
-const FAULTS: [PlantedFault; 3] =
-    [PlantedFault::TrustingClaim, PlantedFault::UnboundedTenant, PlantedFault::StarvationLockout];
-
-fn fault_name(fault: PlantedFault) -> &'static str {
-    match fault {
-        PlantedFault::TrustingClaim => "trusting-claim",
-        PlantedFault::UnboundedTenant => "unbounded-tenant",
-        PlantedFault::StarvationLockout => "starvation-lockout",
-    }
 }
 
 impl fmt::Display for Engine {
@@ -54,7 +42,7 @@ impl fmt::Display for Engine {
             Engine::SimDet { seed } => write!(f, "sim-det:{seed}"),
             Engine::Gpu { adapter: None } => f.write_str("gpu"),
             Engine::Gpu { adapter: Some(a) } => write!(f, "gpu:{a}"),
-            Engine::Planted { base, fault } => write!(f, "{base}+{}", fault_name(*fault)),
+            Engine::Planted { base, fault } => write!(f, "{base}+{}", fault.name),
         }
     }
 }
@@ -63,10 +51,17 @@ impl std::str::FromStr for Engine {
     type Err = String;
     fn from_str(s: &str) -> Result<Engine, String> {
         if let Some((base, fault)) = s.rsplit_once('+') {
-            let fault = FAULTS.into_iter().find(|&f| fault_name(f) == fault).ok_or_else(|| {
-                format!("unknown planted fault `{fault}` (trusting-claim, unbounded-tenant, starvation-lockout)")
+            let fault = planted::find(fault).ok_or_else(|| {
+                format!(
+                    "unknown planted fault `{fault}` (`megaloop mutants --list` lists the {})",
+                    planted::CATALOGUE.len()
+                )
             })?;
-            return Ok(Engine::Planted { base: Box::new(base.parse()?), fault });
+            let base: Engine = base.parse()?;
+            if matches!(base, Engine::Planted { .. }) {
+                return Err(format!("`{s}` plants two faults; an engine takes at most one"));
+            }
+            return Ok(Engine::Planted { base: Box::new(base), fault });
         }
         match s.split_once(':') {
             None if s == "sim" => Ok(Engine::SimParallel),
@@ -91,15 +86,6 @@ impl Engine {
         })
     }
 
-    /// `config` as this engine runs it (with its planted fault, if any).
-    pub fn config(&self, config: &RunConfig) -> RunConfig {
-        let mut config = config.clone();
-        if let Engine::Planted { fault, .. } = self {
-            config.planted_fault = Some(*fault);
-        }
-        config
-    }
-
     /// Whether this is a GPU engine.
     pub fn is_gpu(&self) -> bool {
         match self {
@@ -117,12 +103,68 @@ pub struct Instance {
     pub engine: Engine,
     /// Its backend, or why it could not be made.
     pub backend: Result<Box<dyn Backend>, String>,
+    /// Runs in which this engine's planted fault changed something.
+    pub planted_applied: std::cell::Cell<u64>,
+    /// The run timeout set with [`Instance::set_timeout`].
+    timeout: Option<std::time::Duration>,
 }
 
 impl Instance {
     /// Make the engine's backend.
     pub fn new(engine: Engine) -> Instance {
         let backend = engine.backend();
-        Instance { engine, backend }
+        Instance { engine, backend, planted_applied: std::cell::Cell::new(0), timeout: None }
+    }
+
+    /// Set the backend's run timeout (kept for the instances [`Instance::with_schedule`]
+    /// makes).
+    pub fn set_timeout(&mut self, timeout: std::time::Duration) {
+        self.timeout = Some(timeout);
+        if let Ok(backend) = &mut self.backend {
+            backend.set_timeout(timeout);
+        }
+    }
+
+    /// The run timeout, if one was set.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout
+    }
+
+    /// An instance of `engine` that runs on `backend` (lent by another instance).
+    pub fn lent(
+        engine: Engine,
+        backend: Result<Box<dyn Backend>, String>,
+        timeout: Option<std::time::Duration>,
+    ) -> Instance {
+        Instance { engine, backend, planted_applied: std::cell::Cell::new(0), timeout }
+    }
+
+    /// For run `k` of a repeated check, an instance whose schedule differs from this
+    /// one's when the engine is seeded (`sim-det:S` runs `sim-det:S+k`); `None` when the
+    /// engine has no schedule to choose (this instance runs it again) or `k` is 0.
+    pub fn with_schedule(&self, k: u64) -> Option<Instance> {
+        fn reseed(engine: &Engine, k: u64) -> Option<Engine> {
+            match engine {
+                Engine::SimDet { seed } => Some(Engine::SimDet { seed: seed.wrapping_add(k) }),
+                Engine::Planted { base, fault } => Some(Engine::Planted { base: Box::new(reseed(base, k)?), fault }),
+                Engine::SimParallel | Engine::Gpu { .. } => None,
+            }
+        }
+        let engine = reseed(&self.engine, k).filter(|_| k > 0)?;
+        let mut other = Instance::new(engine);
+        if let Some(timeout) = self.timeout {
+            other.set_timeout(timeout);
+        }
+        Some(other)
+    }
+
+    /// The backend for one run of a workload (one ring): the engine's own, with its
+    /// planted fault, if any, planted afresh (a host fault's memory is one ring's).
+    pub fn run_backend(&mut self) -> Result<Box<dyn Backend + '_>, String> {
+        let backend = self.backend.as_mut().map_err(|e| e.clone())?;
+        Ok(match &self.engine {
+            Engine::Planted { fault, .. } => Box::new(Planted::new(backend.as_mut(), fault, &self.planted_applied)),
+            _ => Box::new(backend.as_mut()),
+        })
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! - [`generate`]: seeded, shrinkable generators of workloads and user handlers;
 //! - [`vectors`]: the conformance corpus (specs/vectors) and its runner;
+//! - [`mutants`]: the checks measured by the planted faults they find;
 //! - [`oracles`]: what the fuzz targets check, over bytes.
 
 pub mod behaviour;
@@ -15,6 +16,7 @@ pub mod diff;
 pub mod engine;
 pub mod fault;
 pub mod generate;
+pub mod mutants;
 pub mod oracles;
 pub mod snapshot;
 pub mod vectors;

@@ -132,6 +132,11 @@ pub struct Vector {
     /// them (to see a slot's status right after a lane set it); default: drain.
     #[serde(default)]
     pub epochs: Option<u32>,
+    /// Runs per mode (default 1), for a vector whose outcome a rare interleaving could
+    /// break: every run must pass, and the deterministic simulator runs each under its
+    /// own schedule (seeds `seed`, `seed + 1`, ...), so a race is looked for, not hoped for.
+    #[serde(default = "one")]
+    pub schedules: u32,
     /// The expected final state.
     pub expect: Expect,
     /// Engines expected to fail, with the reason.
@@ -141,6 +146,9 @@ pub struct Vector {
 
 fn all_modes() -> Vec<Mode> {
     Mode::ALL.to_vec()
+}
+fn one() -> u32 {
+    1
 }
 fn eight() -> u32 {
     8
@@ -282,18 +290,41 @@ fn run_steps(vector: &Vector, backend: &mut dyn Backend, config: &RunConfig) -> 
     }
 }
 
-/// Run `vector` on one engine in `mode`: `Ok` or every way the final state differs. A run
-/// a driver cut short is run again with less fuel per dispatch, as every command does
-/// ([`with_cutoff_retries`]), and is never judged while still cut off.
+/// Run `vector` on one engine in `mode`, [`Vector::schedules`] times: `Ok`, or every way
+/// the first failing run's final state differs (naming its schedule when there are
+/// several).
 pub fn run_vector(vector: &Vector, instance: &mut Instance, mode: Mode) -> Result<(), Vec<String>> {
+    for k in 0..vector.schedules.max(1) {
+        let outcome = match instance.with_schedule(u64::from(k)) {
+            Some(mut other) => {
+                let outcome = run_vector_once(vector, &mut other, mode);
+                instance.planted_applied.set(instance.planted_applied.get() + other.planted_applied.get());
+                outcome
+            }
+            None => run_vector_once(vector, instance, mode),
+        };
+        if let Err(mut failures) = outcome {
+            if vector.schedules > 1 {
+                failures.insert(0, format!("run {} of {}:", k + 1, vector.schedules));
+            }
+            return Err(failures);
+        }
+    }
+    Ok(())
+}
+
+/// Run `vector` once on one engine in `mode`: `Ok` or every way the final state differs.
+/// A run a driver cut short is run again with less fuel per dispatch, as every command
+/// does ([`with_cutoff_retries`]), and is never judged while still cut off.
+fn run_vector_once(vector: &Vector, instance: &mut Instance, mode: Mode) -> Result<(), Vec<String>> {
     let one = |e: String| vec![e];
-    let backend = instance.backend.as_mut().map_err(|e| one(e.clone()))?;
     let mut config = RunConfig::new(mode);
     config.workgroup_size = vector.workgroup_size;
     config.max_workgroups = vector.workgroups;
-    let config = instance.engine.config(&config);
-    let VectorRun { ring, io, epochs, mut failures } =
-        with_cutoff_retries(&config, |config| run_steps(vector, backend.as_mut(), config))?;
+    let VectorRun { ring, io, epochs, mut failures } = with_cutoff_retries(&config, |config| {
+        let mut backend = instance.run_backend().map_err(one)?;
+        run_steps(vector, backend.as_mut(), config)
+    })?;
     if let Some(doubt) = megaloop::host::trust::cut_off(&epochs) {
         return Err(one(format!("the run cannot be trusted: {doubt}")));
     }

@@ -53,7 +53,7 @@ pub struct Args {
 
 /// Create (truncate) each report file now, so an unwritable path is an error before the
 /// run rather than after it.
-fn open_reports(paths: &[&Option<PathBuf>]) -> anyhow::Result<()> {
+pub fn open_reports(paths: &[&Option<PathBuf>]) -> anyhow::Result<()> {
     for path in paths.iter().filter_map(|p| p.as_ref()) {
         std::fs::write(path, "").map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))?;
     }
@@ -92,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 continue;
             }
             Err(e) => anyhow::bail!("cannot start {}: {e}", instance.engine),
-            Ok(backend) => backend.set_timeout(timeout),
+            Ok(_) => instance.set_timeout(timeout),
         }
         instances.push(instance);
     }

@@ -7,6 +7,7 @@ pub mod common;
 pub mod conformance;
 pub mod devices;
 pub mod diff;
+pub mod mutants;
 pub mod progress;
 pub mod run;
 pub mod spec;
