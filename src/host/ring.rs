@@ -90,6 +90,9 @@ pub struct EpochReport {
     pub shutdown: bool,
     /// Lanes cut off by the driver (LOOP_CUTOFF).
     pub loop_cutoff: u32,
+    /// Lanes whose fuel ran out, as the program counted them (FUEL_EXHAUSTED).
+    #[serde(default)]
+    pub fuel_exhausted: u32,
     /// Times the backend failed during this epoch (a lost device, a timeout), recovered,
     /// and the epoch ran again from the host's copy of the buffers.
     #[serde(default)]
@@ -360,6 +363,7 @@ impl Ring {
             device_time: report.device_time,
             shutdown,
             loop_cutoff: control[CTRL_LOOP_CUTOFF as usize],
+            fuel_exhausted: control[CTRL_FUEL_EXHAUSTED as usize],
             recoveries,
             stalled: false,
         };

@@ -210,10 +210,94 @@ fn multiset_difference(a: &[[u32; 4]], b: &[[u32; 4]]) -> usize {
 }
 
 /// The invariants of the schedule-dependent words after a drain (spec 2.10): the drain
-/// finished and can be trusted, and the words themselves are in bounds.
+/// finished and can be trusted (as the host judges it, and recounted from the raw words),
+/// the per-epoch counters agree with what the epochs reported, and the words themselves
+/// are in bounds.
 pub fn invariants(run: &WorkloadRun) -> Vec<String> {
     let mut failures = drain_invariants(run);
+    failures.extend(raw_drain_invariants(run));
+    failures.extend(epoch_invariants(run));
     failures.extend(word_invariants(run));
+    failures
+}
+
+/// The drain judged from the raw words with the protocol's constants alone, not by the
+/// host's own bookkeeping (a host driver bug would agree with itself): no slot is left
+/// PUBLISHED for an authorised tenant, CLAIMED or WAIT_IO, and IO_CURSOR was reset.
+pub fn raw_drain_invariants(run: &WorkloadRun) -> Vec<String> {
+    use megaloop::protocol::Status;
+    let buffers = run.ring.buffers();
+    let (ring, control) = (&buffers[buffer_index::RING], &buffers[buffer_index::CONTROL]);
+    let mut left = [0u32; 3];
+    for slot in ring.chunks_exact(SLOT_WORDS as usize) {
+        let tenant = slot[SLOT_TENANT as usize];
+        let authorised = tenant < MAX_TENANTS && control[(CTRL_TENANT_MASKS + tenant) as usize] != 0;
+        match slot[SLOT_STATUS as usize] {
+            s if s == Status::Published.word() && authorised => left[0] += 1,
+            s if s == Status::Claimed.word() => left[1] += 1,
+            s if s == Status::WaitIo.word() => left[2] += 1,
+            _ => {}
+        }
+    }
+    let mut failures: Vec<String> = ["runnable (PUBLISHED, tenant authorised)", "CLAIMED", "WAIT_IO"]
+        .iter()
+        .zip(left)
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{n} slot(s) left {what} after the drain (recounted from the ring's words)"))
+        .collect();
+    let cursor = control[CTRL_IO_CURSOR as usize];
+    if cursor != 0 {
+        failures.push(format!("control IO_CURSOR is {cursor} after the drain; the host resets it after every epoch"));
+    }
+    failures
+}
+
+/// The per-epoch counters against the epochs' reports: the final SETTLED, FUEL_EXHAUSTED
+/// and LOOP_CUTOFF are the last epoch's; every epoch's FUEL_EXHAUSTED equals the lanes its
+/// backend saw run out of fuel (counted apart, by the loop itself) and is at most the
+/// lanes; every outcome that settled was counted in SETTLED (the epochs' sum is at least
+/// DONE_COUNT + FAULT_COUNT).
+pub fn epoch_invariants(run: &WorkloadRun) -> Vec<String> {
+    use megaloop::host::Outcome;
+    let mut failures = Vec::new();
+    let control = &run.ring.buffers()[buffer_index::CONTROL];
+    let lanes = run.geometry.lanes();
+    if let Some(last) = run.epochs.last() {
+        for (name, word, reported) in [
+            ("SETTLED", CTRL_SETTLED, last.settled),
+            ("FUEL_EXHAUSTED", CTRL_FUEL_EXHAUSTED, last.fuel_exhausted),
+            ("LOOP_CUTOFF", CTRL_LOOP_CUTOFF, last.loop_cutoff),
+        ] {
+            let value = control[word as usize];
+            if value != reported {
+                failures.push(format!("control {name} is {value}, but the last epoch ended with {reported}"));
+            }
+        }
+    }
+    for e in &run.epochs {
+        if u64::from(e.fuel_exhausted) > lanes {
+            failures.push(format!("epoch {}: FUEL_EXHAUSTED {} is above the {lanes} lanes", e.epoch, e.fuel_exhausted));
+        }
+        let seen = match &e.outcome {
+            Outcome::Completed => Some(0),
+            // A backend that could not record every lane says so with an entry past the grid.
+            Outcome::FuelExhausted { lanes: out } if out.iter().all(|l| u64::from(l.lane) < lanes) => Some(out.len()),
+            Outcome::FuelExhausted { .. } | Outcome::CutOff { .. } => None,
+        };
+        if let Some(seen) = seen.filter(|&n| n != e.fuel_exhausted as usize) {
+            failures.push(format!(
+                "epoch {}: FUEL_EXHAUSTED counts {} lanes, the backend saw {seen} run out of fuel",
+                e.epoch, e.fuel_exhausted
+            ));
+        }
+    }
+    let settled: u64 = run.epochs.iter().map(|e| u64::from(e.settled)).sum();
+    let outcomes = u64::from(control[CTRL_DONE_COUNT as usize]) + u64::from(control[CTRL_FAULT_COUNT as usize]);
+    if settled < outcomes {
+        failures.push(format!(
+            "the epochs settled {settled} slots, fewer than DONE_COUNT + FAULT_COUNT = {outcomes} outcomes"
+        ));
+    }
     failures
 }
 
