@@ -1,4 +1,6 @@
-//! Read-only traversals of program trees shared by the builders and backends.
+//! Traversals of program trees: the children of each statement and expression, listed
+//! once here for readers (the builders, the backends) and, mutably, for editors (the
+//! planted faults), so a new node kind is handled in one file.
 
 use crate::ir::program::{Block, Expr, Stmt};
 use std::collections::BTreeSet;
@@ -29,6 +31,47 @@ pub fn stmt_blocks(s: &Stmt) -> Vec<&Block> {
         | Stmt::Break
         | Stmt::Return
         | Stmt::Barrier => vec![],
+    }
+}
+
+/// [`stmt_exprs`], mutably.
+pub fn stmt_exprs_mut(s: &mut Stmt) -> Vec<&mut Expr> {
+    match s {
+        Stmt::Let { value, .. } | Stmt::Assign { value, .. } => vec![value],
+        Stmt::Store { index, value, .. } => vec![index, value],
+        Stmt::Atomic { index, args, .. } => std::iter::once(index).chain(args.iter_mut()).collect(),
+        Stmt::If { cond, .. } => vec![cond],
+        Stmt::For { from, to, .. } => vec![from, to],
+        Stmt::PersistentLoop { fuel, exit_when, .. } => vec![fuel, exit_when],
+        Stmt::Break | Stmt::Return | Stmt::Barrier => vec![],
+    }
+}
+
+/// [`stmt_blocks`], mutably.
+pub fn stmt_blocks_mut(s: &mut Stmt) -> Vec<&mut Block> {
+    match s {
+        Stmt::If { then, otherwise, .. } => vec![then, otherwise],
+        Stmt::For { body, .. } => vec![body],
+        Stmt::PersistentLoop { body, on_exhausted, .. } => vec![body, on_exhausted],
+        Stmt::Let { .. }
+        | Stmt::Assign { .. }
+        | Stmt::Store { .. }
+        | Stmt::Atomic { .. }
+        | Stmt::Break
+        | Stmt::Return
+        | Stmt::Barrier => vec![],
+    }
+}
+
+/// [`expr_children`], mutably.
+pub fn expr_children_mut(e: &mut Expr) -> Vec<&mut Expr> {
+    match e {
+        Expr::Literal(_) | Expr::Var(_) | Expr::BufferLen { .. } | Expr::Builtin(_) => vec![],
+        Expr::Load { index, .. } => vec![index],
+        Expr::Unary { operand, .. } => vec![operand],
+        Expr::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+        Expr::Select { cond, if_true, if_false } => vec![cond, if_true, if_false],
+        Expr::Cast { value, .. } | Expr::Bitcast { value, .. } => vec![value],
     }
 }
 

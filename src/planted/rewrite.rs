@@ -4,55 +4,16 @@
 //! expressions where a fault depends on them.
 
 use crate::ir::validate::{type_of, TypeEnv};
+use crate::ir::walk::{expr_children_mut, stmt_blocks_mut, stmt_exprs_mut};
 use crate::ir::{AtomicOp, Block, Expr, Literal, Program, ScalarType, Stmt};
 use std::collections::HashMap;
-
-/// The nested blocks of a statement, mutably.
-fn child_blocks(s: &mut Stmt) -> Vec<&mut Block> {
-    match s {
-        Stmt::If { then, otherwise, .. } => vec![then, otherwise],
-        Stmt::For { body, .. } => vec![body],
-        Stmt::PersistentLoop { body, on_exhausted, .. } => vec![body, on_exhausted],
-        Stmt::Let { .. }
-        | Stmt::Assign { .. }
-        | Stmt::Store { .. }
-        | Stmt::Atomic { .. }
-        | Stmt::Break
-        | Stmt::Return
-        | Stmt::Barrier => vec![],
-    }
-}
-
-/// The expressions a statement holds directly, mutably.
-fn stmt_exprs(s: &mut Stmt) -> Vec<&mut Expr> {
-    match s {
-        Stmt::Let { value, .. } | Stmt::Assign { value, .. } => vec![value],
-        Stmt::Store { index, value, .. } => vec![index, value],
-        Stmt::Atomic { index, args, .. } => std::iter::once(index).chain(args.iter_mut()).collect(),
-        Stmt::If { cond, .. } => vec![cond],
-        Stmt::For { from, to, .. } => vec![from, to],
-        Stmt::PersistentLoop { fuel, exit_when, .. } => vec![fuel, exit_when],
-        Stmt::Break | Stmt::Return | Stmt::Barrier => vec![],
-    }
-}
-
-fn expr_children(e: &mut Expr) -> Vec<&mut Expr> {
-    match e {
-        Expr::Literal(_) | Expr::Var(_) | Expr::BufferLen { .. } | Expr::Builtin(_) => vec![],
-        Expr::Load { index, .. } => vec![index],
-        Expr::Unary { operand, .. } => vec![operand],
-        Expr::Binary { lhs, rhs, .. } => vec![lhs, rhs],
-        Expr::Select { cond, if_true, if_false } => vec![cond, if_true, if_false],
-        Expr::Cast { value, .. } | Expr::Bitcast { value, .. } => vec![value],
-    }
-}
 
 /// Call `f` on every block (the body first, then nested blocks); the sum of what it returns.
 pub fn blocks(program: &mut Program, f: &mut dyn FnMut(&mut Block) -> usize) -> usize {
     fn walk(block: &mut Block, f: &mut dyn FnMut(&mut Block) -> usize) -> usize {
         let mut n = f(block);
         for s in block.iter_mut() {
-            for b in child_blocks(s) {
+            for b in stmt_blocks_mut(s) {
                 n += walk(b, f);
             }
         }
@@ -69,10 +30,10 @@ pub fn stmts(program: &mut Program, f: &mut dyn FnMut(&mut Stmt) -> usize) -> us
 /// Call `f` on every expression, each node's children before the node.
 pub fn exprs(program: &mut Program, f: &mut dyn FnMut(&mut Expr) -> usize) -> usize {
     fn walk(e: &mut Expr, f: &mut dyn FnMut(&mut Expr) -> usize) -> usize {
-        let n: usize = expr_children(e).into_iter().map(|c| walk(c, f)).sum();
+        let n: usize = expr_children_mut(e).into_iter().map(|c| walk(c, f)).sum();
         n + f(e)
     }
-    stmts(program, &mut |s| stmt_exprs(s).into_iter().map(|e| walk(e, f)).sum())
+    stmts(program, &mut |s| stmt_exprs_mut(s).into_iter().map(|e| walk(e, f)).sum())
 }
 
 /// Remove every statement `doomed` selects; how many were removed.
