@@ -109,12 +109,10 @@ impl Backend for Planted<'_> {
                     changed += hook(buffers, &cx);
                 }
                 self.tally.set(self.tally.get() + u64::from(changed > 0));
+                self.previous_end = Some(buffers.to_vec());
                 report
             }
         };
-        if matches!(self.fault.mutation, Mutation::Host { .. }) {
-            self.previous_end = Some(buffers.to_vec());
-        }
         Ok(report)
     }
 }

@@ -80,24 +80,18 @@ pub fn tenant_mask_ignored(p: &mut Program) -> usize {
 /// counter is never reset.
 pub fn starvation_lockout(p: &mut Program) -> usize {
     let visits = |b: &Block| b.first().is_some_and(|s| matches!(s, Stmt::If { .. }));
-    let cursor_of = |s: &Stmt| match s {
-        Stmt::If { cond: Expr::Binary { op: BinaryOp::LogicalAnd, rhs, .. }, .. } => match &**rhs {
-            Expr::Binary { op: BinaryOp::Lt, lhs, .. } => match &**lhs {
-                Expr::Load { buffer, index } if buffer == CONTROL => match &**index {
-                    Expr::Literal(crate::ir::Literal::U32(w)) => Some(*w),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        },
-        _ => None,
+    // A visit of partition `p` is `if !drew && control[CURSORS + p] < len_p { ... }`.
+    let visits_idle_or_low = |s: &Stmt| match s {
+        Stmt::If { cond: Expr::Binary { op: BinaryOp::LogicalAnd, rhs, .. }, .. } => {
+            matches!(&**rhs, Expr::Binary { op: BinaryOp::Lt, lhs, .. }
+                if [PRIORITY_IDLE, PRIORITY_LOW].iter().any(|p| is_load_of(lhs, CONTROL, CTRL_PRIORITY_CURSORS + p)))
+        }
+        _ => false,
     };
     let n = starvation_not_reset(p);
     n + stmts(p, &mut |s| match s {
         Stmt::If { cond, then, otherwise } if is_var(cond, "ml_reverse") && visits(then) && visits(otherwise) => {
-            let keep = [CTRL_PRIORITY_CURSORS + PRIORITY_IDLE, CTRL_PRIORITY_CURSORS + PRIORITY_LOW];
-            then.retain(|v| cursor_of(v).is_some_and(|w| keep.contains(&w)));
+            then.retain(visits_idle_or_low);
             1
         }
         _ => 0,

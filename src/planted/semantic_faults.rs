@@ -23,16 +23,14 @@ fn retype_binary(
 ) -> usize {
     let env = Types::of(p);
     exprs(p, &mut |e| {
-        let Expr::Binary { op, lhs, .. } = e else { return 0 };
-        let Some(ty) = env.of_expr(lhs) else { return 0 };
-        if !ops.contains(op) || !types.contains(&ty) {
-            return 0;
+        let Expr::Binary { op, lhs, rhs } = e else { return 0 };
+        match env.of_expr(lhs) {
+            Some(ty) if ops.contains(op) && types.contains(&ty) => {
+                *e = pick(*op, ty, (**lhs).clone(), (**rhs).clone());
+                1
+            }
+            _ => 0,
         }
-        let (op, Expr::Binary { lhs, rhs, .. }) = (*op, std::mem::replace(e, Expr::bool(false))) else {
-            unreachable!("matched a binary node above")
-        };
-        *e = pick(op, ty, *lhs, *rhs);
-        1
     })
 }
 
