@@ -185,3 +185,43 @@ impl TimeoutArgs {
 pub fn positive(what: &str, v: u32) -> anyhow::Result<u32> {
     (v > 0).then_some(v).with_context(|| format!("{what} must be at least 1"))
 }
+
+/// The report files a corpus run writes (`conformance`, `mutants`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportFiles {
+    /// Write the whole report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<std::path::PathBuf>,
+    /// Write a JUnit XML report to this file.
+    #[arg(long)]
+    pub junit: Option<std::path::PathBuf>,
+}
+
+impl ReportFiles {
+    /// Create (truncate) each report file now, so an unwritable path is an error before
+    /// the run rather than after it.
+    pub fn create(&self) -> anyhow::Result<()> {
+        for path in [&self.json, &self.junit].into_iter().flatten() {
+            std::fs::write(path, "").map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Write the reports asked for: `report` as JSON, and the JUnit XML `junit` makes.
+    pub fn write(
+        &self,
+        report: &impl serde::Serialize,
+        junit: impl FnOnce() -> Result<String, String>,
+    ) -> anyhow::Result<()> {
+        let put = |path: &std::path::Path, text: String| {
+            std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        };
+        if let Some(path) = &self.json {
+            put(path, serde_json::to_string_pretty(report)?)?;
+        }
+        if let Some(path) = &self.junit {
+            put(path, junit().map_err(anyhow::Error::msg)?)?;
+        }
+        Ok(())
+    }
+}

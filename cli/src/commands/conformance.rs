@@ -3,7 +3,7 @@
 //! Exit 0 when every run passed or failed as its vector expects, 1 otherwise, 2 on bad
 //! input.
 
-use crate::commands::common::TimeoutArgs;
+use crate::commands::common::{ReportFiles, TimeoutArgs};
 use crate::commands::progress;
 use megaloop_conformance::engine::{Engine, Instance};
 use megaloop_conformance::vectors::{corpus_dir, filtered, junit, load_corpus, run_named, VectorResult, Verdict};
@@ -41,23 +41,10 @@ pub struct Args {
     /// GPU adapter name substring.
     #[arg(long)]
     adapter: Option<String>,
-    /// Write every result as JSON to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write a JUnit XML report to this file.
-    #[arg(long)]
-    junit: Option<PathBuf>,
+    #[command(flatten)]
+    reports: ReportFiles,
     #[command(flatten)]
     timeout: TimeoutArgs,
-}
-
-/// Create (truncate) each report file now, so an unwritable path is an error before the
-/// run rather than after it.
-pub fn open_reports(paths: &[&Option<PathBuf>]) -> anyhow::Result<()> {
-    for path in paths.iter().filter_map(|p| p.as_ref()) {
-        std::fs::write(path, "").map_err(|e| anyhow::anyhow!("cannot write the report {}: {e}", path.display()))?;
-    }
-    Ok(())
 }
 
 /// Run the corpus.
@@ -71,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => anyhow::bail!("no vector in {}", dir.display()),
         }
     }
-    open_reports(&[&args.json, &args.junit])?;
+    args.reports.create()?;
     let adapter_named = args.adapter.is_some() || std::env::var_os("MEGALOOP_ADAPTER").is_some();
     let gpu = Engine::Gpu { adapter: args.adapter.clone() };
     let engines = match args.backend {
@@ -132,13 +119,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&results)?)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    }
-    if let Some(path) = &args.junit {
-        let xml = junit(&results).map_err(anyhow::Error::msg)?;
-        std::fs::write(path, xml).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    }
+    args.reports.write(&results, || junit(&results))?;
     Ok(if results.iter().all(|r| r.verdict.ok()) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -106,8 +106,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut instances: Vec<Instance> = engines.into_iter().map(Instance::new).collect();
     check_input(&workload, &modes, &instances)?;
-    for backend in instances.iter_mut().filter_map(|i| i.backend.as_mut().ok()) {
-        backend.set_timeout(timeout);
+    for instance in &mut instances {
+        instance.set_timeout(timeout);
     }
     let config_for = |mode: Mode| {
         let mut c = RunConfig::new(mode);

@@ -3,8 +3,7 @@
 //! print the kill matrix, the survivors and the mutation score. Exit 0 when every fault
 //! was killed, 1 when one survived, 2 on bad input.
 
-use crate::commands::common::TimeoutArgs;
-use crate::commands::conformance::open_reports;
+use crate::commands::common::{ReportFiles, TimeoutArgs};
 use crate::commands::progress;
 use megaloop::planted::{Fault, CATALOGUE};
 use megaloop_conformance::engine::{Engine, Instance};
@@ -30,12 +29,10 @@ pub struct Args {
     /// List the catalogue (name, layer, what the fault is) and exit.
     #[arg(long)]
     list: bool,
-    /// Write the whole report (every kill of every fault) as JSON to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Write a JUnit XML report (one test case per fault, passing when killed).
-    #[arg(long)]
-    junit: Option<PathBuf>,
+    // `--json`: every kill of every fault; `--junit`: one test case per fault, passing
+    // when it was killed.
+    #[command(flatten)]
+    reports: ReportFiles,
     #[command(flatten)]
     timeout: TimeoutArgs,
 }
@@ -65,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if corpus.is_empty() {
         anyhow::bail!("no vector in {}", dir.display());
     }
-    open_reports(&[&args.json, &args.junit])?;
+    args.reports.create()?;
     let mut instance = Instance::new(args.engine.clone());
     match &mut instance.backend {
         Ok(_) => instance.set_timeout(timeout),
@@ -82,13 +79,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("interrupted after {} of {} faults", report.faults.len(), faults.len());
     }
     println!("{}", report.render());
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    }
-    if let Some(path) = &args.junit {
-        let xml = report.junit().map_err(anyhow::Error::msg)?;
-        std::fs::write(path, xml).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    }
+    args.reports.write(&report, || report.junit())?;
     Ok(if report.all_killed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
