@@ -225,6 +225,11 @@ impl Lowerer {
                     BinaryOp::Rem if ty.is_integer() => format!("ml_rem_{t}({a}, {b})"),
                     BinaryOp::Shl => format!("({a} << ({b} & 31u))"),
                     BinaryOp::Shr => format!("({a} >> ({b} & 31u))"),
+                    BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+                        if ty == ScalarType::F32 =>
+                    {
+                        format!("ml_f32_{}({a}, {b})", op.sig().name)
+                    }
                     BinaryOp::Min => format!("min({a}, {b})"),
                     BinaryOp::Max => format!("max({a}, {b})"),
                     BinaryOp::Add
@@ -263,7 +268,7 @@ impl Lowerer {
                     (Bool, F32) => format!("select(0.0f, 1.0f, {a})"),
                     (U32, Bool) => format!("({a} != 0u)"),
                     (I32, Bool) => format!("({a} != 0i)"),
-                    (F32, Bool) => format!("({a} != 0.0f)"),
+                    (F32, Bool) => format!("ml_f32_ne({a}, 0.0f)"),
                 }
             }
             Expr::Bitcast { to, value } => {
@@ -497,7 +502,17 @@ fn ml_rem_i32(a: i32, b: i32) -> i32 {
     return a % b;
 }
 // NaN and the bounds are tested on the bits: WGSL lets an implementation assume no NaN or
-// infinity, so `x != x` may fold to false (lavapipe did; the ir/edge_values vector).
+// infinity, so `x != x` may fold to false (lavapipe did; the ir/edge_values vector) and
+// `NaN != NaN` may be false (lavapipe's was; the ir/semantics_compare vector). Spec 1.4:
+// every comparison with a NaN is false, except `!=`, which is true.
+fn ml_f32_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn ml_f32_ordered(a: f32, b: f32) -> bool { return !(ml_f32_nan(a) || ml_f32_nan(b)); }
+fn ml_f32_eq(a: f32, b: f32) -> bool { return ml_f32_ordered(a, b) && a == b; }
+fn ml_f32_ne(a: f32, b: f32) -> bool { return !ml_f32_eq(a, b); }
+fn ml_f32_lt(a: f32, b: f32) -> bool { return ml_f32_ordered(a, b) && a < b; }
+fn ml_f32_le(a: f32, b: f32) -> bool { return ml_f32_ordered(a, b) && a <= b; }
+fn ml_f32_gt(a: f32, b: f32) -> bool { return ml_f32_ordered(a, b) && a > b; }
+fn ml_f32_ge(a: f32, b: f32) -> bool { return ml_f32_ordered(a, b) && a >= b; }
 fn ml_f32_to_u32(x: f32) -> u32 {
     let b = bitcast<u32>(x);
     if (b >= 0x80000000u || b > 0x7f800000u) { return 0u; }

@@ -139,6 +139,18 @@ write("mode/fuel_exhausted_is_counted","A persistent lane whose fuel (2) runs ou
   wl("fuel",[slot(NOP) for _ in range(5)]),
   {"statuses":["DONE","DONE"]+["PUBLISHED"]*3,"done_count":2,"control":{"142":2,"145":1}},
   modes=["persistent","priority","jit"],control={"144":2},workgroup_size=1,workgroups=1,epochs=1)
+# Fuel at its edges: 1 runs exactly one iteration, 0 runs none; either way the lane ran
+# out and counts itself once.
+write("mode/fuel_one_runs_one_iteration","A persistent lane with fuel 1 runs exactly one iteration (one slot), adds 1 to FUEL_EXHAUSTED, and leaves the rest PUBLISHED",
+  "2.6",
+  wl("fuel-one",[slot(NOP) for _ in range(3)]),
+  {"statuses":["DONE"]+["PUBLISHED"]*2,"done_count":1,"control":{"142":1,"145":1}},
+  modes=["persistent","priority","jit"],control={"144":1},workgroup_size=1,workgroups=1,epochs=1)
+write("mode/fuel_zero_runs_nothing","A persistent lane with fuel 0 runs no iteration: it claims nothing, settles nothing, and adds 1 to FUEL_EXHAUSTED (every one of its 0 iterations ran)",
+  "1.5, 2.6",
+  wl("fuel-zero",[slot(NOP) for _ in range(3)]),
+  {"statuses":["PUBLISHED"]*3,"done_count":0,"priority_claims":[0,0,0,0,0],"control":{"142":0,"145":1}},
+  modes=["persistent","priority","jit"],control={"144":0},workgroup_size=1,workgroups=1,epochs=1)
 # ---------------- IR edge values through a handler (1.4) ----------------
 # Operands come from the slot's arguments (run-time values, not constants a compiler may
 # fold); each result is stored into observable arg2 + k, so every engine and every lowering
@@ -197,6 +209,171 @@ write("ir/edge_values","Integer and conversion edge values computed at run time 
   "1.4",
   wl("edge-values",[slot(0x110,[x,y,i*len(EDGE)]) for i,(x,y) in enumerate(EDGE_INPUTS)],handlers=[edge_handler]),
   {"statuses":["DONE"]*len(EDGE_INPUTS),"done_count":len(EDGE_INPUTS),"observables":obs})
+# ---------------- the IR semantics table (part 1), run by every engine ----------------
+# One row per case: (what, operand types, result type, expression over the typed
+# operands, operand words, expected result word). Operands are heap words the handler
+# loads at run time (a compiler cannot fold them), results land at heap[256 + k]; the
+# expected words are written from the spec's tables in 1.4 and 1.6, not computed. Only
+# bit-exact classes of 1.6 are compared exactly; a tolerance-compared case is written as
+# a bool that holds for every allowed result. A test (tests/tests/semantics_table.rs)
+# fails when some op of the op table has no row.
+def fb(x): return struct.unpack('<I',struct.pack('<f',x))[0]
+NAN,INF=0x7FC00000,0x7F800000
+I=lambda v: v&MASK
+def un(op,a): return {"unary":{"op":op,"operand":a}}
+def sel(c,a,b): return {"select":{"cond":c,"if_true":a,"if_false":b}}
+def bi(op): return lambda a,b: binop(op,a,b)
+TYPED={"u32":lambda e:e,"i32":lambda e:bits("i32",e),"f32":lambda e:bits("f32",e),"bool":lambda e:cast("bool",e)}
+AS_WORD={"u32":lambda e:e,"i32":lambda e:bits("u32",e),"f32":lambda e:bits("u32",e),"bool":lambda e:cast("u32",e)}
+def near(e,lo,hi): return binop("logical_and",binop("ge",e,{"literal":{"f32_bits":fb(lo)}}),binop("le",e,{"literal":{"f32_bits":fb(hi)}}))
+def isnan(e): return binop("ne",e,e)
+SEMANTICS={
+ "arithmetic":[
+  ("u32 add wraps","u32","u32",bi("add"),[MASK,1],0),
+  ("i32 add wraps","i32","i32",bi("add"),[0x7FFFFFFF,1],0x80000000),
+  ("f32 add rounds to nearest even","f32","f32",bi("add"),[fb(0.1),fb(0.2)],0x3E99999A),
+  ("u32 sub wraps","u32","u32",bi("sub"),[0,1],MASK),
+  ("i32 sub wraps","i32","i32",bi("sub"),[0x80000000,1],0x7FFFFFFF),
+  ("f32 sub","f32","f32",bi("sub"),[fb(1.5),fb(-2.0)],fb(3.5)),
+  ("u32 mul wraps","u32","u32",bi("mul"),[0x10000,0x10000],0),
+  ("i32 mul signed","i32","i32",bi("mul"),[I(-3),7],I(-21)),
+  ("i32 mul wraps","i32","i32",bi("mul"),[0x40000000,4],0),
+  ("f32 mul","f32","f32",bi("mul"),[fb(1.5),fb(-2.0)],fb(-3.0)),
+  ("u32 x / 0 == x","u32","u32",bi("div"),[7,0],7),
+  ("u32 div truncates","u32","u32",bi("div"),[7,2],3),
+  ("u32 div is unsigned","u32","u32",bi("div"),[MASK,2],0x7FFFFFFF),
+  ("i32 MIN / -1 == MIN","i32","i32",bi("div"),[0x80000000,MASK],0x80000000),
+  ("i32 div truncates toward zero","i32","i32",bi("div"),[I(-7),2],I(-3)),
+  ("i32 div by a negative","i32","i32",bi("div"),[7,I(-2)],I(-3)),
+  ("i32 x / 0 == x","i32","i32",bi("div"),[5,0],5),
+  ("f32 div within 2.5 ULP","f32","bool",lambda a,b: near(binop("div",a,b),2.9999990,3.0000010),[fb(6.0),fb(2.0)],1),
+  ("u32 x % 0 == 0","u32","u32",bi("rem"),[7,0],0),
+  ("u32 rem","u32","u32",bi("rem"),[7,2],1),
+  ("i32 MIN % -1 == 0","i32","i32",bi("rem"),[0x80000000,MASK],0),
+  ("i32 rem takes the dividend's sign","i32","i32",bi("rem"),[I(-7),2],I(-1)),
+  ("i32 rem of a positive by a negative","i32","i32",bi("rem"),[7,I(-2)],1),
+  ("i32 x % 0 == 0","i32","i32",bi("rem"),[5,0],0),
+  ("f32 rem is x - y * trunc(x / y)","f32","f32",bi("rem"),[fb(7.5),fb(2.0)],fb(1.5)),
+  ("f32 rem takes the dividend's sign","f32","f32",bi("rem"),[fb(-7.5),fb(2.0)],fb(-1.5)),
+  ("u32 min","u32","u32",bi("min"),[3,MASK],3),
+  ("i32 min is signed","i32","i32",bi("min"),[I(-1),1],I(-1)),
+  ("f32 min","f32","f32",bi("min"),[fb(-2.5),fb(1.0)],fb(-2.5)),
+  ("f32 min with a NaN gives either operand","f32","bool",lambda a,b: binop("logical_or",isnan(binop("min",a,b)),binop("eq",binop("min",a,b),b)),[NAN,fb(1.0)],1),
+  ("u32 max","u32","u32",bi("max"),[3,MASK],MASK),
+  ("i32 max is signed","i32","i32",bi("max"),[0x80000000,I(-1)],I(-1)),
+  ("f32 max","f32","f32",bi("max"),[fb(-0.5),fb(-2.0)],fb(-0.5)),
+  ("i32 neg of MIN is MIN","i32","i32",lambda a: un("neg",a),[0x80000000],0x80000000),
+  ("i32 neg","i32","i32",lambda a: un("neg",a),[5],I(-5)),
+  ("f32 neg flips the sign","f32","f32",lambda a: un("neg",a),[fb(1.5)],fb(-1.5)),
+ ],
+ "bits":[
+  ("u32 bit_and","u32","u32",bi("bit_and"),[0b1100,0b1010],0b1000),
+  ("i32 bit_and","i32","i32",bi("bit_and"),[MASK,5],5),
+  ("u32 bit_or","u32","u32",bi("bit_or"),[0b1100,0b1010],0b1110),
+  ("i32 bit_or","i32","i32",bi("bit_or"),[0x80000000,1],0x80000001),
+  ("u32 bit_xor","u32","u32",bi("bit_xor"),[0b1100,0b1010],0b0110),
+  ("i32 bit_xor","i32","i32",bi("bit_xor"),[MASK,0x0F],0xFFFFFFF0),
+  ("u32 bit_not","u32","u32",lambda a: un("bit_not",a),[0],MASK),
+  ("i32 bit_not","i32","i32",lambda a: un("bit_not",a),[5],I(-6)),
+  ("u32 shl amount mod 32",("u32","u32"),"u32",bi("shl"),[1,33],2),
+  ("u32 shl by 31",("u32","u32"),"u32",bi("shl"),[1,31],0x80000000),
+  ("u32 shl by 32 is by 0",("u32","u32"),"u32",bi("shl"),[5,32],5),
+  ("i32 shl into the sign",("i32","u32"),"i32",bi("shl"),[MASK,31],0x80000000),
+  ("u32 shr is logical, amount mod 32",("u32","u32"),"u32",bi("shr"),[0x80000000,35],0x10000000),
+  ("u32 shr by 31",("u32","u32"),"u32",bi("shr"),[0x80000000,31],1),
+  ("i32 shr is arithmetic",("i32","u32"),"i32",bi("shr"),[I(-8),1],I(-4)),
+  ("i32 shr amount mod 32",("i32","u32"),"i32",bi("shr"),[I(-8),33],I(-4)),
+  ("i32 shr of MIN by 31",("i32","u32"),"i32",bi("shr"),[0x80000000,31],MASK),
+ ],
+ "compare":[
+  ("u32 eq","u32","bool",bi("eq"),[7,7],1),
+  ("i32 eq","i32","bool",bi("eq"),[MASK,1],0),
+  ("f32 NaN == NaN is false","f32","bool",bi("eq"),[NAN,NAN],0),
+  ("f32 -0.0 == 0.0","f32","bool",bi("eq"),[0x80000000,0],1),
+  ("bool eq","bool","bool",bi("eq"),[1,2],1),
+  ("u32 ne","u32","bool",bi("ne"),[3,3],0),
+  ("f32 NaN != NaN","f32","bool",bi("ne"),[NAN,NAN],1),
+  ("bool ne","bool","bool",bi("ne"),[0,1],1),
+  ("u32 lt is unsigned","u32","bool",bi("lt"),[MASK,0],0),
+  ("i32 lt is signed","i32","bool",bi("lt"),[MASK,0],1),
+  ("f32 lt with NaN is false","f32","bool",bi("lt"),[NAN,fb(1.0)],0),
+  ("f32 lt","f32","bool",bi("lt"),[fb(-1.0),fb(0.5)],1),
+  ("u32 le at equality","u32","bool",bi("le"),[5,5],1),
+  ("i32 le is signed","i32","bool",bi("le"),[0,MASK],0),
+  ("f32 le with NaN is false","f32","bool",bi("le"),[NAN,NAN],0),
+  ("f32 -0.0 <= 0.0","f32","bool",bi("le"),[0x80000000,0],1),
+  ("u32 gt is unsigned","u32","bool",bi("gt"),[0x80000000,1],1),
+  ("i32 gt is signed","i32","bool",bi("gt"),[0x80000000,1],0),
+  ("f32 infinity > MAX","f32","bool",bi("gt"),[INF,0x7F7FFFFF],1),
+  ("u32 ge","u32","bool",bi("ge"),[0,MASK],0),
+  ("i32 ge at equality","i32","bool",bi("ge"),[MASK,MASK],1),
+  ("f32 ge with NaN is false","f32","bool",bi("ge"),[NAN,fb(0.0)],0),
+  ("logical_and","bool","bool",bi("logical_and"),[1,0],0),
+  ("logical_and of trues","bool","bool",bi("logical_and"),[3,1],1),
+  ("logical_or","bool","bool",bi("logical_or"),[0,0],0),
+  ("logical_or of one true","bool","bool",bi("logical_or"),[0,9],1),
+  ("not","bool","bool",lambda a: un("not",a),[1],0),
+  ("select false takes the second","u32","u32",lambda c,a,b: sel(binop("ne",c,lit(0)),a,b),[0,1,2],2),
+  ("select i32","i32","i32",lambda c,a,b: sel(binop("ne",c,bits("i32",lit(0))),a,b),[1,I(-1),2],I(-1)),
+  ("select f32","f32","f32",lambda c,a,b: sel(binop("eq",c,c),a,b),[NAN,fb(1.0),fb(2.0)],fb(2.0)),
+  ("select bool","bool","bool",lambda c,a,b: sel(c,a,b),[1,0,1],0),
+ ],
+ "conversions":[
+  ("u32 -> i32 keeps the bits",("u32",),"i32",lambda a: cast("i32",a),[MASK],MASK),
+  ("i32 -> u32 keeps the bits",("i32",),"u32",lambda a: cast("u32",a),[0x80000000],0x80000000),
+  ("f32 -> u32 truncates",("f32",),"u32",lambda a: cast("u32",a),[fb(3.9)],3),
+  ("f32 -> u32 saturates below",("f32",),"u32",lambda a: cast("u32",a),[fb(-1.5)],0),
+  ("f32 -> u32 saturates above",("f32",),"u32",lambda a: cast("u32",a),[fb(1e10)],MASK),
+  ("f32 -> i32 truncates toward zero",("f32",),"i32",lambda a: cast("i32",a),[fb(-3.9)],I(-3)),
+  ("f32 -> i32 saturates above",("f32",),"i32",lambda a: cast("i32",a),[fb(1e10)],0x7FFFFFFF),
+  ("f32 -> i32 saturates below",("f32",),"i32",lambda a: cast("i32",a),[fb(-1e10)],0x80000000),
+  ("f32 -0.0 -> u32 is 0",("f32",),"u32",lambda a: cast("u32",a),[0x80000000],0),
+  ("u32 -> f32 exact up to 2^24",("u32",),"f32",lambda a: cast("f32",a),[16777216],fb(16777216.0)),
+  ("u32 -> f32 above 2^24 takes a neighbour",("u32",),"bool",lambda a: binop("logical_or",binop("eq",cast("f32",a),{"literal":{"f32_bits":fb(16777216.0)}}),binop("eq",cast("f32",a),{"literal":{"f32_bits":fb(16777218.0)}})),[16777217],1),
+  ("i32 -> f32",("i32",),"f32",lambda a: cast("f32",a),[I(-2)],fb(-2.0)),
+  ("bool -> u32",("bool",),"u32",lambda a: cast("u32",a),[7],1),
+  ("bool -> i32",("bool",),"i32",lambda a: cast("i32",a),[0],0),
+  ("bool -> f32",("bool",),"f32",lambda a: cast("f32",a),[1],fb(1.0)),
+  ("u32 -> bool is x != 0",("u32",),"bool",lambda a: cast("bool",a),[5],1),
+  ("u32 0 -> bool is false",("u32",),"bool",lambda a: cast("bool",a),[0],0),
+  ("i32 -> bool",("i32",),"bool",lambda a: cast("bool",a),[MASK],1),
+  ("f32 NaN -> bool is true",("f32",),"bool",lambda a: cast("bool",a),[NAN],1),
+  ("f32 -0.0 -> bool is false",("f32",),"bool",lambda a: cast("bool",a),[0x80000000],0),
+  ("u32 -> u32 is the identity",("u32",),"u32",lambda a: cast("u32",a),[0xDEADBEEF],0xDEADBEEF),
+  ("i32 -> i32 is the identity",("i32",),"i32",lambda a: cast("i32",a),[I(-9)],I(-9)),
+  ("bool -> bool is the identity",("bool",),"bool",lambda a: cast("bool",a),[4],1),
+  ("f32 -> f32 is the identity",("f32",),"f32",lambda a: cast("f32",a),[fb(1.5)],fb(1.5)),
+  ("bitcast f32 -> u32",("f32",),"u32",lambda a: bits("u32",a),[fb(1.0)],0x3F800000),
+  ("bitcast u32 -> f32 -> u32",("u32",),"f32",lambda a: bits("f32",a),[0x40000000],0x40000000),
+  ("bitcast i32 -> f32",("i32",),"f32",lambda a: bits("f32",a),[fb(-2.0)],fb(-2.0)),
+  ("bitcast f32 -> i32",("f32",),"i32",lambda a: bits("i32",a),[fb(-2.0)],fb(-2.0)),
+ ],
+ "memory":[
+  ("load past the buffer reads 0",("u32",),"u32",lambda a: load("heap",a),[1000000],0),
+  ("load of the last word",("u32",),"u32",lambda a: load("heap",a),[511],0x5A5A5A5A),
+  ("len(heap) is the declared words",(),"u32",lambda: {"buffer_len":{"buffer":"heap"}},[],512),
+  ("workgroup_size builtin",(),"u32",lambda: {"builtin":"workgroup_size"},[],8),
+  ("workgroup_id < num_workgroups",(),"bool",lambda: binop("lt",{"builtin":"workgroup_id"},{"builtin":"num_workgroups"}),[],1),
+  ("local id < workgroup_size",(),"bool",lambda: binop("lt",{"builtin":"local_invocation_id"},{"builtin":"workgroup_size"}),[],1),
+  ("global id = workgroup id * size + local id",(),"bool",lambda: binop("eq",{"builtin":"global_invocation_id"},binop("add",binop("mul",{"builtin":"workgroup_id"},{"builtin":"workgroup_size"}),{"builtin":"local_invocation_id"})),[],1),
+ ],
+}
+SEM_RESULTS=256
+for family,rows in SEMANTICS.items():
+    assert len(rows)<=64
+    body=[]; heap_init=[]; expect={}; labels={}
+    for k,(what,types,result,expr,operands,want) in enumerate(rows):
+        types=(types,)*len(operands) if isinstance(types,str) else types
+        assert len(types)==len(operands)<=4, what
+        args=[TYPED[t](load("heap",lit(4*k+j))) for j,t in enumerate(types)]
+        body.append({"store":{"buffer":"heap","index":lit(SEM_RESULTS+k),"value":AS_WORD[result](expr(*args))}})
+        if operands: heap_init.append((4*k,operands))
+        expect[str(SEM_RESULTS+k)]=want; labels[str(SEM_RESULTS+k)]=what
+    heap_init.append((511,[0x5A5A5A5A]))
+    write(f"ir/semantics_{family}",f"Part 1's semantics table, {family}: each row an operation at an edge value on operands loaded at run time, its result at heap[{SEM_RESULTS} + row] (heap_labels name the rows); tolerance-compared f32 results (1.6) are checked as a bool that holds for every allowed result",
+      "1.4, 1.6",
+      wl(f"semantics-{family}",[slot(0x150)],heap_init=heap_init,heap_words=512,handlers=[h_store(0x150,body)]),
+      {"statuses":["DONE"],"done_count":1,"heap":expect,"heap_labels":labels})
 # ---------------- modes ----------------
 for mode in ["once","persistent","priority","jit"]:
     slots=[slot(ADD,[i%8,1+i%3],tenant=i%2,priority=i%5) for i in range(40)]

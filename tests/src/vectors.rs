@@ -68,6 +68,10 @@ pub struct Expect {
     /// Heap words.
     #[serde(default)]
     pub heap: BTreeMap<usize, u32>,
+    /// What some heap words hold, named in failure messages (a table of cases, one per
+    /// word, as in `ir/semantics_*`).
+    #[serde(default)]
+    pub heap_labels: BTreeMap<usize, String>,
     /// Observable words.
     #[serde(default)]
     pub observables: BTreeMap<usize, u32>,
@@ -225,11 +229,23 @@ fn check<T: PartialEq + std::fmt::Debug>(out: &mut Vec<String>, what: &str, got:
 }
 
 fn check_words(out: &mut Vec<String>, what: &str, words: &[u32], want: &BTreeMap<usize, u32>) {
+    check_labelled_words(out, what, words, want, &BTreeMap::new());
+}
+
+/// [`check_words`], naming each labelled word's case beside its index.
+fn check_labelled_words(
+    out: &mut Vec<String>,
+    what: &str,
+    words: &[u32],
+    want: &BTreeMap<usize, u32>,
+    labels: &BTreeMap<usize, String>,
+) {
     for (&k, &v) in want {
+        let label = labels.get(&k).map(|l| format!(" ({l})")).unwrap_or_default();
         match words.get(k) {
             Some(&got) if got == v => {}
-            Some(&got) => out.push(format!("{what}[{k}]: got {got} ({got:#x}), expected {v} ({v:#x})")),
-            None => out.push(format!("{what}[{k}]: no such word ({} words)", words.len())),
+            Some(&got) => out.push(format!("{what}[{k}]{label}: got {got} ({got:#x}), expected {v} ({v:#x})")),
+            None => out.push(format!("{what}[{k}]{label}: no such word ({} words)", words.len())),
         }
     }
 }
@@ -336,7 +352,7 @@ fn run_vector_once(vector: &Vector, instance: &mut Instance, mode: Mode) -> Resu
     check(&mut failures, "DONE_COUNT", c.done_count, e.done_count);
     check(&mut failures, "FAULT_COUNT", c.fault_count, e.fault_count);
     check(&mut failures, "EPOCH", c.epoch, e.epoch);
-    check_words(&mut failures, "heap", ring.heap(), &e.heap);
+    check_labelled_words(&mut failures, "heap", ring.heap(), &e.heap, &e.heap_labels);
     check_words(&mut failures, "observable", &c.observables, &e.observables);
     check_words(&mut failures, "tenant claims", &c.tenant_fairness, &e.tenant_claims);
     check(&mut failures, "priority claims", c.priority_claims, e.priority_claims);
