@@ -6,6 +6,7 @@
 //! into the host copy. Program behaviour (including running out of fuel) is an
 //! [`Outcome`]; only failures of the backend itself are a [`BackendError`].
 
+use crate::builder::BuildOptions;
 use crate::geometry::Geometry;
 use crate::host::io::RawRegion;
 use crate::host::staging::IoStaging;
@@ -97,6 +98,14 @@ pub enum BackendError {
     /// The run was stopped on request (SIGINT).
     #[error("interrupted")]
     Interrupted,
+    /// An external engine failed: it exited, hung up, or answered what the engine
+    /// protocol does not allow (the message names the engine and the run).
+    #[error("external engine failed: {0}")]
+    External(String),
+    /// The engine does not run this kind of launch (a mode, a size, a feature it
+    /// declares it lacks): the run is skipped, never counted as a pass or a failure.
+    #[error("the engine declines: {0}")]
+    Declined(String),
     /// A bug in the backend itself.
     #[error("internal backend error (a megaloop bug, please report): {0}")]
     Internal(String),
@@ -209,6 +218,24 @@ pub trait Backend {
         buffers: &mut [Vec<u32>],
         service: Option<&mut dyn HostService>,
     ) -> Result<RunReport, BackendError>;
+
+    /// [`Backend::run`] for a program the builder made from `kernel` (the [`Ring`] runs
+    /// every epoch this way). Engines that run their own megakernel rather than the IR (an
+    /// external runtime, a user's WGSL) need the mode and layout; megaloop's own engines
+    /// run the program.
+    ///
+    /// [`Ring`]: crate::host::ring::Ring
+    fn run_kernel(
+        &mut self,
+        kernel: &BuildOptions,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        service: Option<&mut dyn HostService>,
+    ) -> Result<RunReport, BackendError> {
+        let _ = kernel;
+        self.run(program, geometry, buffers, service)
+    }
 }
 
 /// A borrowed backend is a backend (a wrapper may hold one for the length of a run).
@@ -242,6 +269,16 @@ impl<B: Backend + ?Sized> Backend for &mut B {
         service: Option<&mut dyn HostService>,
     ) -> Result<RunReport, BackendError> {
         (**self).run(program, geometry, buffers, service)
+    }
+    fn run_kernel(
+        &mut self,
+        kernel: &BuildOptions,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        service: Option<&mut dyn HostService>,
+    ) -> Result<RunReport, BackendError> {
+        (**self).run_kernel(kernel, program, geometry, buffers, service)
     }
 }
 

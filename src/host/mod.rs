@@ -3,6 +3,7 @@
 //! workloads.
 
 pub mod backend;
+pub mod engine_protocol;
 pub mod interrupt;
 pub mod io;
 pub mod ring;

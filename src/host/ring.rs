@@ -71,6 +71,17 @@ pub enum HostError {
     },
 }
 
+impl HostError {
+    /// The engine's reason, when it declined the run (a Skip, not a failure).
+    pub fn declined(&self) -> Option<&str> {
+        match self {
+            HostError::Backend(BackendError::Declined(reason))
+            | HostError::Epoch { source: BackendError::Declined(reason), .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
 /// What one epoch did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochReport {
@@ -320,7 +331,7 @@ impl Ring {
         let report = loop {
             let mark = io.as_deref().map(|s| s.mark());
             let service = io.as_deref_mut().map(|s| s.as_host_service());
-            match backend.run(&self.program, geometry, &mut self.buffers, service) {
+            match backend.run_kernel(&self.opts, &self.program, geometry, &mut self.buffers, service) {
                 Ok(report) => break report,
                 // A failed run left the host's buffers as they were: after the backend
                 // recovers, the epoch runs again from them, with the IO service's record

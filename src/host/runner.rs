@@ -175,6 +175,16 @@ pub enum RunError {
     Io(std::io::Error),
 }
 
+impl RunError {
+    /// The engine's reason, when it declined the run (a Skip, not a failure).
+    pub fn declined(&self) -> Option<&str> {
+        match self {
+            RunError::Host(host) => host.declined(),
+            _ => None,
+        }
+    }
+}
+
 /// A workload loaded into a ring, with its IO service, ready to drain.
 pub struct Prepared {
     /// The ring (adjust it before draining if needed).

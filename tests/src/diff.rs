@@ -363,6 +363,18 @@ pub fn run_case_on(instance: &mut Instance, case: &Case) -> Result<(WorkloadRun,
     run_prepared(instance, &case.workload, &case.config(), &case.initial_status)
 }
 
+/// How a run that an engine declined (a mode, a feature it lacks) begins its error: such a
+/// run is a skip, never a disagreement.
+pub const DECLINED: &str = "declined by the engine: ";
+
+/// A run's error as text, declines marked with [`DECLINED`].
+fn run_error(e: megaloop::host::runner::RunError) -> String {
+    match e.declined() {
+        Some(reason) => format!("{DECLINED}{reason}"),
+        None => e.to_string(),
+    }
+}
+
 fn run_prepared(
     instance: &mut Instance,
     workload: &Workload,
@@ -371,11 +383,11 @@ fn run_prepared(
 ) -> Result<(WorkloadRun, Snapshot), String> {
     let run = with_cutoff_retries(config, |config| {
         let mut backend = instance.run_backend()?;
-        let mut prepared = prepare(workload, config, backend.as_mut()).map_err(|e| e.to_string())?;
+        let mut prepared = prepare(workload, config, backend.as_mut()).map_err(run_error)?;
         for s in initial_status {
             prepared.ring.force_status(s.slot, s.status).map_err(|e| format!("initial_status: {e}"))?;
         }
-        prepared.drain(backend.as_mut(), config.max_epochs).map_err(|e| e.to_string())
+        prepared.drain(backend.as_mut(), config.max_epochs).map_err(run_error)
     })?;
     let snapshot = Snapshot::of(&run.ring).map_err(|e| e.to_string())?;
     Ok((run, snapshot))

@@ -1,9 +1,15 @@
 //! Engines: the executors the differential harness compares, by name.
 //!
-//! `sim` (parallel simulator), `sim-det:SEED` (deterministic simulator), `gpu` or
-//! `gpu:ADAPTER` (the wgpu backend); any of megaloop's own engines with `+FAULT` appended
+//! The one engine registry: every command that runs something names its engine here,
+//! parsed in one place. `sim` (parallel simulator), `sim-det:SEED` (deterministic
+//! simulator), `gpu` or `gpu:ADAPTER` (the wgpu backend), and `exec:COMMAND` (an external
+//! runtime speaking the engine protocol of specs/protocol.md part 3; see [`crate::exec`]).
+//!
+//! Planted faults apply to megaloop's own engines only: any of them with `+FAULT` appended
 //! (`sim-det:3+trusting-claim`, `gpu+unbounded-tenant`) runs with a fault of
 //! [`megaloop::planted::CATALOGUE`] planted, which is how the harness proves it can fail.
+//! An external engine's faults are its own switches, declared in its handshake and turned
+//! on by `megaloop mutants --engine exec:...` ([`Engine::Exec`]'s `fault`).
 
 use megaloop::host::Backend;
 use megaloop::planted::{self, Fault, Planted};
@@ -26,6 +32,13 @@ pub enum Engine {
         /// Adapter name substring.
         adapter: Option<String>,
     },
+    /// An external runtime: a subprocess speaking the engine protocol.
+    Exec {
+        /// The shell command that starts it.
+        command: String,
+        /// The engine's own fault switch to turn on (one it declares), if any.
+        fault: Option<String>,
+    },
     /// One of megaloop's own engines with a planted fault.
     Planted {
         /// The engine.
@@ -43,6 +56,8 @@ impl fmt::Display for Engine {
             Engine::Gpu { adapter: None } => f.write_str("gpu"),
             Engine::Gpu { adapter: Some(a) } => write!(f, "gpu:{a}"),
             Engine::Planted { base, fault } => write!(f, "{base}+{}", fault.name),
+            Engine::Exec { command, fault: None } => write!(f, "exec:{command}"),
+            Engine::Exec { command, fault: Some(fault) } => write!(f, "exec:{command} (fault {fault})"),
         }
     }
 }
@@ -50,6 +65,13 @@ impl fmt::Display for Engine {
 impl std::str::FromStr for Engine {
     type Err = String;
     fn from_str(s: &str) -> Result<Engine, String> {
+        // The command is everything after `exec:` (it may hold `:` and `+`).
+        if let Some(command) = s.strip_prefix("exec:") {
+            if command.trim().is_empty() {
+                return Err("`exec:` needs a command that starts the engine (`exec:./my-runtime --flag`)".into());
+            }
+            return Ok(Engine::Exec { command: command.to_string(), fault: None });
+        }
         if let Some((base, fault)) = s.rsplit_once('+') {
             let fault = planted::find(fault).ok_or_else(|| {
                 format!(
@@ -61,6 +83,12 @@ impl std::str::FromStr for Engine {
             if matches!(base, Engine::Planted { .. }) {
                 return Err(format!("`{s}` plants two faults; an engine takes at most one"));
             }
+            if matches!(base, Engine::Exec { .. }) {
+                return Err(format!(
+                    "`{s}`: planted faults apply to megaloop's own engines (sim, sim-det, gpu); an external \
+                     engine's faults are the switches it declares (`megaloop mutants --engine exec:...`)"
+                ));
+            }
             return Ok(Engine::Planted { base: Box::new(base), fault });
         }
         match s.split_once(':') {
@@ -70,7 +98,9 @@ impl std::str::FromStr for Engine {
                 seed.parse().map(|seed| Engine::SimDet { seed }).map_err(|_| format!("`{seed}` is not a seed"))
             }
             Some(("gpu", adapter)) => Ok(Engine::Gpu { adapter: Some(adapter.to_string()) }),
-            _ => Err(format!("unknown engine `{s}` (sim, sim-det:SEED, gpu, gpu:ADAPTER, each optionally +FAULT)")),
+            _ => Err(format!(
+                "unknown engine `{s}` (sim, sim-det:SEED, gpu, gpu:ADAPTER, each optionally +FAULT; exec:COMMAND)"
+            )),
         }
     }
 }
@@ -83,6 +113,7 @@ impl Engine {
             Engine::SimDet { seed } => Box::new(SimBackend::new(Schedule::Deterministic { seed: *seed })),
             Engine::Gpu { adapter } => Box::new(GpuBackend::new(adapter.as_deref()).map_err(|e| e.to_string())?),
             Engine::Planted { base, .. } => base.backend()?,
+            Engine::Exec { command, fault } => Box::new(crate::exec::ExecBackend::start(command, fault.as_deref())?),
         })
     }
 
@@ -91,8 +122,13 @@ impl Engine {
         match self {
             Engine::Gpu { .. } => true,
             Engine::Planted { base, .. } => base.is_gpu(),
-            Engine::SimParallel | Engine::SimDet { .. } => false,
+            Engine::SimParallel | Engine::SimDet { .. } | Engine::Exec { .. } => false,
         }
+    }
+
+    /// Whether this is one of megaloop's own engines (planted faults apply to these).
+    pub fn is_own(&self) -> bool {
+        !matches!(self, Engine::Exec { .. })
     }
 }
 
@@ -147,7 +183,7 @@ impl Instance {
             match engine {
                 Engine::SimDet { seed } => Some(Engine::SimDet { seed: seed.wrapping_add(k) }),
                 Engine::Planted { base, fault } => Some(Engine::Planted { base: Box::new(reseed(base, k)?), fault }),
-                Engine::SimParallel | Engine::Gpu { .. } => None,
+                Engine::SimParallel | Engine::Gpu { .. } | Engine::Exec { .. } => None,
             }
         }
         let engine = reseed(&self.engine, k).filter(|_| k > 0)?;

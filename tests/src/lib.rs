@@ -14,6 +14,7 @@
 pub mod behaviour;
 pub mod diff;
 pub mod engine;
+pub mod exec;
 pub mod fault;
 pub mod generate;
 pub mod mutants;

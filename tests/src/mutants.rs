@@ -1,6 +1,8 @@
 //! Measuring the checks by the faults they find (MC Mutants' idea, applied to a runtime's
 //! conformance suite): every fault of [`megaloop::planted::CATALOGUE`] is planted in one
-//! engine, and the conformance corpus and the drain invariants of spec 2.10 run on it.
+//! of megaloop's own engines (or, for an external engine, each fault switch it declares
+//! is turned on), and the conformance corpus and the drain invariants of spec 2.10 run
+//! on it.
 //! A fault is killed when some check fails on it; the kill matrix records which checks
 //! did, and how long the first one took. A fault nothing fails on survives.
 //!
@@ -8,14 +10,46 @@
 //! on the unplanted engine first, and a check that fails there is left out (and
 //! reported), so a kill is always the fault's doing.
 
-use crate::diff::{invariants, run_on};
+use crate::diff::{invariants, run_on, DECLINED};
 use crate::engine::{Engine, Instance};
-use crate::vectors::{run_vector, NamedVector};
+use crate::vectors::{run_vector, Halt, NamedVector};
 use megaloop::builder::Mode;
 use megaloop::host::runner::RunConfig;
 use megaloop::host::workload::Workload;
 use megaloop::planted::Fault;
 use serde::Serialize;
+
+/// One fault to measure the checks against.
+#[derive(Clone, Debug)]
+pub enum Mutant {
+    /// A fault of megaloop's catalogue, planted in one of its own engines.
+    Planted(&'static Fault),
+    /// An external engine's own fault switch (declared in its handshake), by name.
+    EngineSwitch(String),
+}
+
+impl Mutant {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        match self {
+            Mutant::Planted(f) => f.name,
+            Mutant::EngineSwitch(name) => name,
+        }
+    }
+
+    /// The engine running with this fault, for `base` (the clean engine).
+    fn engine(&self, base: &Engine) -> Engine {
+        match (self, base) {
+            (Mutant::EngineSwitch(name), Engine::Exec { command, .. }) => {
+                Engine::Exec { command: command.clone(), fault: Some(name.clone()) }
+            }
+            (Mutant::Planted(fault), _) => Engine::Planted { base: Box::new(base.clone()), fault },
+            (Mutant::EngineSwitch(name), other) => {
+                unreachable!("fault switch `{name}` of {other}: only external engines declare switches")
+            }
+        }
+    }
+}
 use std::time::Instant;
 
 /// Slots of the `mixed` workload the invariant checks drain in every mode.
@@ -38,16 +72,17 @@ pub struct Kill {
 #[derive(Clone, Debug, Serialize)]
 pub struct FaultResult {
     /// The fault's name.
-    pub fault: &'static str,
-    /// Its layer.
+    pub fault: String,
+    /// Its layer (`engine` for an external engine's own switch).
     pub layer: &'static str,
     /// What it is.
-    pub about: &'static str,
+    pub about: String,
     /// Every check that failed on it, in the order they ran.
     pub kills: Vec<Kill>,
     /// Runs in which the fault changed something (0: it never applied, so no check could
-    /// see it: a catalogue bug, reported apart).
-    pub applied_runs: u64,
+    /// see it: a catalogue bug, reported apart); `None` for an external engine's switch,
+    /// whose effect megaloop cannot see.
+    pub applied_runs: Option<u64>,
     /// Seconds all its checks took.
     pub seconds: f64,
 }
@@ -86,6 +121,8 @@ pub struct MutantsReport {
     pub checks: usize,
     /// Checks the clean engine fails, left out.
     pub excluded: Vec<Excluded>,
+    /// Checks the engine declines (a mode, a feature it lacks), left out and counted.
+    pub declined: usize,
     /// One result per fault.
     pub faults: Vec<FaultResult>,
     /// Wall-clock seconds of the whole run.
@@ -124,11 +161,12 @@ impl MutantsReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "megaloop mutants: {} faults planted in {}, {} checks each ({} vectors x modes, invariant runs)",
+            "megaloop mutants: {} faults planted in {}, {} checks each ({} vectors x modes, invariant runs; {} declined by the engine, left out)",
             self.faults.len(),
             self.engine,
             self.checks,
-            self.vectors
+            self.vectors,
+            self.declined
         );
         for e in &self.excluded {
             let _ = writeln!(out, "  left out (fails on the clean engine): {} [{}]: {}", e.check, e.mode, e.failure);
@@ -148,7 +186,7 @@ impl MutantsReport {
                         k.after_s
                     );
                 }
-                None if f.applied_runs == 0 => {
+                None if f.applied_runs == Some(0) => {
                     let _ = writeln!(
                         out,
                         "  SURVIVED {:<width$} {:<13} (it never applied: a catalogue bug)",
@@ -156,10 +194,11 @@ impl MutantsReport {
                     );
                 }
                 None => {
+                    let applied = f.applied_runs.map_or(String::new(), |n| format!(" applied in {n} runs,"));
                     let _ = writeln!(
                         out,
-                        "  SURVIVED {:<width$} {:<13} applied in {} runs, no check failed: {}",
-                        f.fault, f.layer, f.applied_runs, f.about
+                        "  SURVIVED {:<width$} {:<13}{applied} no check failed: {}",
+                        f.fault, f.layer, f.about
                     );
                 }
             }
@@ -189,7 +228,7 @@ impl MutantsReport {
                     s
                 }
             };
-            let mut case = TestCase::new(f.fault, status);
+            let mut case = TestCase::new(f.fault.as_str(), status);
             case.set_classname(format!("{}.{}", self.engine, f.layer));
             case.set_time(std::time::Duration::from_secs_f64(f.seconds));
             if let Some(k) = f.kills.first() {
@@ -230,30 +269,39 @@ impl Check<'_> {
         }
     }
 
-    /// Run the check on `instance`: `Err` with the first failure when it fails.
-    fn run(&self, instance: &mut Instance, mixed: &Workload) -> Result<(), String> {
+    /// Run the check on `instance`: `Ok(true)` when it passed, `Ok(false)` when the engine
+    /// declined it, `Err` with the first failure when it failed.
+    fn run(&self, instance: &mut Instance, mixed: &Workload) -> Result<bool, String> {
         match self {
-            Check::Vector(v, mode) => run_vector(&v.vector, instance, *mode).map_err(|f| f.join("; ")),
+            Check::Vector(v, mode) => match run_vector(&v.vector, instance, *mode) {
+                Ok(()) => Ok(true),
+                Err(Halt::Failed(failures)) => Err(failures.join("; ")),
+                Err(Halt::Declined(_)) => Ok(false),
+            },
             Check::Invariants(mode) => {
                 let mut config = RunConfig::new(*mode);
                 config.max_workgroups = 4;
-                let (run, _) = run_on(instance, mixed, &config)?;
+                let (run, _) = match run_on(instance, mixed, &config) {
+                    Err(e) if e.starts_with(DECLINED) => return Ok(false),
+                    other => other?,
+                };
                 match invariants(&run).into_iter().next() {
                     Some(failure) => Err(failure),
-                    None => Ok(()),
+                    None => Ok(true),
                 }
             }
         }
     }
 }
 
-/// Plant each of `faults` in `base` (one of megaloop's own engines, already started in
-/// `instance`) and run `corpus` and the invariant checks on it. `on_fault` is called
-/// after each fault (progress).
+/// Plant each of `faults` in the engine already started in `instance` (a catalogue fault
+/// in one of megaloop's own engines; a declared switch in an external one, started afresh
+/// with it on) and run `corpus` and the invariant checks on it. `on_fault` is called after
+/// each fault (progress).
 pub fn run_mutants(
     instance: &mut Instance,
     corpus: &[NamedVector],
-    faults: &[&'static Fault],
+    faults: &[Mutant],
     on_fault: &mut dyn FnMut(&FaultResult),
 ) -> MutantsReport {
     let start = Instant::now();
@@ -270,26 +318,47 @@ pub fn run_mutants(
     }
     checks.extend(Mode::ALL.iter().map(|&m| Check::Invariants(m)));
     let mut excluded = Vec::new();
+    let mut declined = 0;
     checks.retain(|c| match c.run(instance, &mixed) {
-        Ok(()) => true,
+        Ok(true) => true,
+        // A check the engine declines checks nothing, clean or faulty.
+        Ok(false) => {
+            declined += 1;
+            false
+        }
         Err(failure) => {
             excluded.push(Excluded { check: c.name(), mode: c.mode().name(), failure });
             false
         }
     });
     let mut results = Vec::new();
-    for &fault in faults {
+    for fault in faults {
         if megaloop::host::interrupt::requested() {
             break;
         }
-        let mut planted = Instance::lent(
-            Engine::Planted { base: Box::new(base.clone()), fault },
-            std::mem::replace(&mut instance.backend, Err("lent to a planted fault".into())),
-            instance.timeout(),
-        );
+        let engine = fault.engine(&base);
+        let mut planted = match fault {
+            // The clean engine's backend (its device, its caches) is lent to the fault.
+            Mutant::Planted(_) => Instance::lent(
+                engine,
+                std::mem::replace(&mut instance.backend, Err("lent to a planted fault".into())),
+                instance.timeout(),
+            ),
+            // The engine is started afresh with its switch on.
+            Mutant::EngineSwitch(_) => {
+                let mut started = Instance::new(engine);
+                if let Some(timeout) = instance.timeout() {
+                    started.set_timeout(timeout);
+                }
+                started
+            }
+        };
         let fault_start = Instant::now();
         let mut kills = Vec::new();
-        for c in &checks {
+        // A switched engine that does not start is not killed by any check: it survives,
+        // with the reason (below), rather than counting every check's start failure.
+        let started = planted.backend.as_ref().err().cloned();
+        for c in checks.iter().filter(|_| started.is_none()) {
             if let Err(failure) = c.run(&mut planted, &mixed) {
                 kills.push(Kill {
                     check: c.name(),
@@ -299,13 +368,22 @@ pub fn run_mutants(
                 });
             }
         }
-        instance.backend = std::mem::replace(&mut planted.backend, Err("returned".into()));
+        let (layer, about, applied_runs) = match fault {
+            Mutant::Planted(f) => {
+                instance.backend = std::mem::replace(&mut planted.backend, Err("returned".into()));
+                (f.layer.name(), f.about.to_string(), Some(planted.planted_applied.get()))
+            }
+            Mutant::EngineSwitch(name) => match started {
+                Some(why) => ("engine", format!("the engine did not start with switch `{name}`: {why}"), None),
+                None => ("engine", format!("the engine's own fault switch `{name}`"), None),
+            },
+        };
         let result = FaultResult {
-            fault: fault.name,
-            layer: fault.layer.name(),
-            about: fault.about,
+            fault: fault.name().to_string(),
+            layer,
+            about,
             kills,
-            applied_runs: planted.planted_applied.get(),
+            applied_runs,
             seconds: fault_start.elapsed().as_secs_f64(),
         };
         on_fault(&result);
@@ -316,6 +394,7 @@ pub fn run_mutants(
         vectors: corpus.len(),
         checks: checks.len(),
         excluded,
+        declined,
         faults: results,
         seconds: start.elapsed().as_secs_f64(),
     }

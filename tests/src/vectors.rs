@@ -7,7 +7,7 @@
 
 use crate::engine::Instance;
 use megaloop::builder::Mode;
-use megaloop::host::runner::{prepare, with_cutoff_retries, RunConfig};
+use megaloop::host::runner::{prepare, with_cutoff_retries, RunConfig, RunError};
 use megaloop::host::workload::{FileSpec, Workload};
 use megaloop::host::Backend;
 use megaloop::protocol::status::{Action, Status};
@@ -267,14 +267,13 @@ impl megaloop::host::runner::EpochRun for VectorRun {
 }
 
 /// Run `vector` on `backend` with `config`: prepare, host actions, epochs or a drain.
-fn run_steps(vector: &Vector, backend: &mut dyn Backend, config: &RunConfig) -> Result<VectorRun, Vec<String>> {
-    let one = |e: String| vec![e];
-    let mut prepared = prepare(&vector.workload, config, backend).map_err(|e| one(e.to_string()))?;
+fn run_steps(vector: &Vector, backend: &mut dyn Backend, config: &RunConfig) -> Result<VectorRun, Halt> {
+    let mut prepared = prepare(&vector.workload, config, backend).map_err(Halt::from)?;
     for (&index, &value) in &vector.control {
         prepared.ring.set_control_word(index, value);
     }
     for s in &vector.initial_status {
-        prepared.ring.force_status(s.slot, s.status).map_err(|e| one(format!("initial_status: {e}")))?;
+        prepared.ring.force_status(s.slot, s.status).map_err(|e| Halt::one(format!("initial_status: {e}")))?;
     }
     let mut failures = Vec::new();
     for (k, step) in vector.host_actions.iter().enumerate() {
@@ -295,21 +294,45 @@ fn run_steps(vector: &Vector, backend: &mut dyn Backend, config: &RunConfig) -> 
             let mut reports = Vec::new();
             for _ in 0..epochs {
                 let report = prepared.ring.run_epoch(backend, prepared.geometry, None);
-                reports.push(report.map_err(|e| one(e.to_string()))?);
+                reports.push(report.map_err(|e| Halt::from(RunError::from(e)))?);
             }
             Ok(VectorRun { ring: prepared.ring, io: vec![], epochs: reports, failures })
         }
         None => {
-            let run = prepared.drain(backend, config.max_epochs).map_err(|e| one(e.to_string()))?;
+            let run = prepared.drain(backend, config.max_epochs).map_err(Halt::from)?;
             Ok(VectorRun { ring: run.ring, io: run.io, epochs: run.epochs, failures })
         }
     }
 }
 
-/// Run `vector` on one engine in `mode`, [`Vector::schedules`] times: `Ok`, or every way
-/// the first failing run's final state differs (naming its schedule when there are
-/// several).
-pub fn run_vector(vector: &Vector, instance: &mut Instance, mode: Mode) -> Result<(), Vec<String>> {
+/// Why a vector's run did not pass.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Halt {
+    /// Every way the final state differs from the expected one, or why the run failed.
+    Failed(Vec<String>),
+    /// The engine declined the run (a mode, a size, a feature it lacks): a Skip.
+    Declined(String),
+}
+
+impl Halt {
+    fn one(failure: String) -> Halt {
+        Halt::Failed(vec![failure])
+    }
+}
+
+impl From<RunError> for Halt {
+    fn from(e: RunError) -> Halt {
+        match e.declined() {
+            Some(reason) => Halt::Declined(reason.to_string()),
+            None => Halt::one(e.to_string()),
+        }
+    }
+}
+
+/// Run `vector` on one engine in `mode`, [`Vector::schedules`] times: `Ok`, the engine's
+/// decline, or every way the first failing run's final state differs (naming its schedule
+/// when there are several).
+pub fn run_vector(vector: &Vector, instance: &mut Instance, mode: Mode) -> Result<(), Halt> {
     for k in 0..vector.schedules.max(1) {
         let outcome = match instance.with_schedule(u64::from(k)) {
             Some(mut other) => {
@@ -319,11 +342,15 @@ pub fn run_vector(vector: &Vector, instance: &mut Instance, mode: Mode) -> Resul
             }
             None => run_vector_once(vector, instance, mode),
         };
-        if let Err(mut failures) = outcome {
-            if vector.schedules > 1 {
-                failures.insert(0, format!("run {} of {}:", k + 1, vector.schedules));
+        match outcome {
+            Ok(()) => {}
+            Err(Halt::Failed(mut failures)) => {
+                if vector.schedules > 1 {
+                    failures.insert(0, format!("run {} of {}:", k + 1, vector.schedules));
+                }
+                return Err(Halt::Failed(failures));
             }
-            return Err(failures);
+            Err(declined) => return Err(declined),
         }
     }
     Ok(())
@@ -332,8 +359,8 @@ pub fn run_vector(vector: &Vector, instance: &mut Instance, mode: Mode) -> Resul
 /// Run `vector` once on one engine in `mode`: `Ok` or every way the final state differs.
 /// A run a driver cut short is run again with less fuel per dispatch, as every command
 /// does ([`with_cutoff_retries`]), and is never judged while still cut off.
-fn run_vector_once(vector: &Vector, instance: &mut Instance, mode: Mode) -> Result<(), Vec<String>> {
-    let one = |e: String| vec![e];
+fn run_vector_once(vector: &Vector, instance: &mut Instance, mode: Mode) -> Result<(), Halt> {
+    let one = Halt::one;
     let mut config = RunConfig::new(mode);
     config.workgroup_size = vector.workgroup_size;
     config.max_workgroups = vector.workgroups;
@@ -372,7 +399,7 @@ fn run_vector_once(vector: &Vector, instance: &mut Instance, mode: Mode) -> Resu
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(failures)
+        Err(Halt::Failed(failures))
     }
 }
 
@@ -397,12 +424,19 @@ pub enum Verdict {
         /// The vector's reason.
         reason: String,
     },
+    /// The engine declined it (a mode, a size or a feature it declares it lacks): counted
+    /// apart from passes and failures.
+    Skip {
+        /// The engine's reason.
+        reason: String,
+    },
 }
 
 impl Verdict {
-    /// Whether this result is acceptable (a pass or an expected failure).
+    /// Whether this result is acceptable (a pass, an expected failure, or a run the
+    /// engine declined: reported and counted as skipped, never as a pass).
     pub fn ok(&self) -> bool {
-        matches!(self, Verdict::Pass | Verdict::ExpectedFail { .. })
+        matches!(self, Verdict::Pass | Verdict::ExpectedFail { .. } | Verdict::Skip { .. })
     }
 }
 
@@ -434,8 +468,9 @@ pub fn run_named(named: &NamedVector, instance: &mut Instance) -> Vec<VectorResu
             let outcome = run_vector(&named.vector, instance, mode);
             let verdict = match (outcome, expected) {
                 (Ok(()), None) => Verdict::Pass,
-                (Err(failures), None) => Verdict::Fail { failures },
-                (Err(_), Some(f)) => Verdict::ExpectedFail { reason: f.reason.clone() },
+                (Err(Halt::Declined(reason)), _) => Verdict::Skip { reason },
+                (Err(Halt::Failed(failures)), None) => Verdict::Fail { failures },
+                (Err(Halt::Failed(_)), Some(f)) => Verdict::ExpectedFail { reason: f.reason.clone() },
                 (Ok(()), Some(f)) => Verdict::UnexpectedPass { reason: f.reason.clone() },
             };
             VectorResult {
@@ -472,6 +507,11 @@ pub fn junit(results: &[VectorResult]) -> Result<String, String> {
                 Verdict::ExpectedFail { reason } => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(format!("expected failure: {reason}"));
+                    s
+                }
+                Verdict::Skip { reason } => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!("declined by the engine: {reason}"));
                     s
                 }
                 Verdict::Fail { failures } => {

@@ -1,7 +1,8 @@
 //! `megaloop conformance`: run the conformance corpus (specs/vectors) on one or more
-//! backends, for CI jobs on GPU hardware. Writes JSON and JUnit reports on request.
-//! Exit 0 when every run passed or failed as its vector expects, 1 otherwise, 2 on bad
-//! input.
+//! engines: megaloop's own (`--backend`) and any named with `--engine` (an external
+//! runtime, `exec:COMMAND`). Writes JSON and JUnit reports on request. Exit 0 when every
+//! run passed, failed as its vector expects, or was declined by its engine (counted and
+//! listed as skipped), 1 otherwise, 2 on bad input.
 
 use crate::commands::common::{ReportFiles, TimeoutArgs};
 use crate::commands::progress;
@@ -26,9 +27,13 @@ pub enum Which {
 /// Arguments of `megaloop conformance`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Engines to run.
-    #[arg(long, value_enum, default_value_t = Which::All)]
-    backend: Which,
+    /// megaloop's own engines to run (default: all, unless `--engine` names some).
+    #[arg(long, value_enum)]
+    backend: Option<Which>,
+    /// An engine to run, repeatable: `sim`, `sim-det:SEED`, `gpu`, `gpu:ADAPTER`, or
+    /// `exec:COMMAND` (an external runtime speaking the engine protocol, spec part 3).
+    #[arg(long)]
+    engine: Vec<Engine>,
     /// Only vectors whose name contains this (e.g. `opcode/`, `transition/illegal`).
     #[arg(long, env = "MEGALOOP_VECTOR_FILTER")]
     filter: Option<String>,
@@ -61,12 +66,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     args.reports.create()?;
     let adapter_named = args.adapter.is_some() || std::env::var_os("MEGALOOP_ADAPTER").is_some();
     let gpu = Engine::Gpu { adapter: args.adapter.clone() };
-    let engines = match args.backend {
-        Which::Sim => vec![Engine::SimParallel],
-        Which::SimDet => vec![Engine::SimDet { seed: args.seed }],
-        Which::Gpu => vec![gpu],
-        Which::All => vec![Engine::SimParallel, Engine::SimDet { seed: args.seed }, gpu],
+    let backend = args.backend.or(args.engine.is_empty().then_some(Which::All));
+    let mut engines = match backend {
+        None => vec![],
+        Some(Which::Sim) => vec![Engine::SimParallel],
+        Some(Which::SimDet) => vec![Engine::SimDet { seed: args.seed }],
+        Some(Which::Gpu) => vec![gpu],
+        Some(Which::All) => vec![Engine::SimParallel, Engine::SimDet { seed: args.seed }, gpu],
     };
+    engines.extend(args.engine.iter().cloned());
     // Every engine is started before any vector runs: a bad `--adapter` is an error at once.
     let mut instances = Vec::new();
     for engine in engines {
@@ -74,7 +82,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         match &mut instance.backend {
             // `--backend all` without a GPU runs the simulator alone, unless an adapter was
             // asked for by name: then a missing one is an error.
-            Err(e) if args.backend == Which::All && instance.engine.is_gpu() && !adapter_named => {
+            Err(e)
+                if backend == Some(Which::All)
+                    && instance.engine == Engine::Gpu { adapter: args.adapter.clone() }
+                    && !adapter_named =>
+            {
                 eprintln!("note: skipping the GPU engine: {e}");
                 continue;
             }
@@ -100,7 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mine = &results[before..];
         let count = |f: fn(&Verdict) -> bool| mine.iter().filter(|r| f(&r.verdict)).count();
         println!(
-            "{:<12} {} vectors, {} runs: {} passed, {} expected failures, {} failed, {} unexpectedly passed",
+            "{:<12} {} vectors, {} runs: {} passed, {} expected failures, {} failed, {} unexpectedly passed, {} skipped",
             instance.engine.to_string(),
             vectors.len(),
             mine.len(),
@@ -108,14 +120,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             count(|v| matches!(v, Verdict::ExpectedFail { .. })),
             count(|v| matches!(v, Verdict::Fail { .. })),
             count(|v| matches!(v, Verdict::UnexpectedPass { .. })),
+            count(|v| matches!(v, Verdict::Skip { .. })),
         );
+        // Skips, one line per reason the engine gave.
+        let mut reasons: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for r in mine {
+            if let Verdict::Skip { reason } = &r.verdict {
+                reasons.entry(reason).or_default().push(format!("{} [{}]", r.vector, r.mode));
+            }
+        }
+        for (reason, runs) in reasons {
+            let shown: Vec<&str> = runs.iter().take(3).map(String::as_str).collect();
+            let more = if runs.len() > 3 { format!(", and {} more", runs.len() - 3) } else { String::new() };
+            println!("  SKIP {} runs, declined: {reason} ({}{more})", runs.len(), shown.join(", "));
+        }
         for r in mine.iter().filter(|r| !r.verdict.ok()) {
             match &r.verdict {
                 Verdict::Fail { failures } => println!("  FAIL {} [{}]: {}", r.vector, r.mode, failures.join("; ")),
                 Verdict::UnexpectedPass { reason } => {
                     println!("  UNEXPECTED PASS {} [{}] (listed as failing: {reason})", r.vector, r.mode)
                 }
-                Verdict::Pass | Verdict::ExpectedFail { .. } => {}
+                Verdict::Pass | Verdict::ExpectedFail { .. } | Verdict::Skip { .. } => {}
             }
         }
     }

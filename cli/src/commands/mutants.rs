@@ -1,13 +1,15 @@
 //! `megaloop mutants`: plant each fault of the catalogue (`megaloop::planted`) in one of
-//! megaloop's own engines, run the conformance corpus and the drain invariants on it, and
-//! print the kill matrix, the survivors and the mutation score. Exit 0 when every fault
-//! was killed, 1 when one survived, 2 on bad input.
+//! megaloop's own engines (or turn on each fault switch an external `exec:` engine
+//! declares), run the conformance corpus and the drain invariants on it, and print the
+//! kill matrix, the survivors and the mutation score. Exit 0 when every fault was killed,
+//! 1 when one survived, 2 on bad input.
 
 use crate::commands::common::{ReportFiles, TimeoutArgs};
 use crate::commands::progress;
-use megaloop::planted::{Fault, CATALOGUE};
+use megaloop::planted::CATALOGUE;
 use megaloop_conformance::engine::{Engine, Instance};
-use megaloop_conformance::mutants::run_mutants;
+use megaloop_conformance::exec::ExecBackend;
+use megaloop_conformance::mutants::{run_mutants, Mutant};
 use megaloop_conformance::vectors::{corpus_dir, load_corpus};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +19,7 @@ use std::process::ExitCode;
 pub struct Args {
     /// The engine to plant faults in: `sim-det:SEED` (the default: its schedules are
     /// seeded, so the kill matrix is reproducible and races are looked for), `sim`, `gpu`
-    /// or `gpu:ADAPTER`.
+    /// or `gpu:ADAPTER`; or `exec:COMMAND`, whose own declared fault switches are run.
     #[arg(long, default_value = "sim-det:0")]
     engine: Engine,
     /// Only faults whose name contains this.
@@ -39,22 +41,38 @@ pub struct Args {
 
 /// Run the catalogue.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let faults: Vec<&'static Fault> =
-        CATALOGUE.iter().filter(|f| args.filter.as_deref().is_none_or(|s| f.name.contains(s))).collect();
+    let keep = |name: &str| args.filter.as_deref().is_none_or(|s| name.contains(s));
+    let faults: Vec<Mutant> = match &args.engine {
+        Engine::Planted { .. } => {
+            anyhow::bail!("--engine {}: name the engine without a fault; `mutants` plants each one", args.engine)
+        }
+        Engine::Exec { fault: Some(_), .. } => unreachable!("the CLI parses no fault switch into an exec engine"),
+        // An external engine's faults are the switches it declares in its handshake.
+        Engine::Exec { command, fault: None } => {
+            let engine = ExecBackend::start(command, None).map_err(anyhow::Error::msg)?;
+            let declared = &engine.capabilities().faults;
+            if declared.is_empty() {
+                anyhow::bail!(
+                    "--engine {}: the engine declares no fault switches (its hello's `faults`), so there is \
+                     nothing to measure; planted faults apply to megaloop's own engines",
+                    args.engine
+                );
+            }
+            declared.iter().filter(|f| keep(f)).map(|f| Mutant::EngineSwitch(f.clone())).collect()
+        }
+        _ => CATALOGUE.iter().filter(|f| keep(f.name)).map(Mutant::Planted).collect(),
+    };
     if args.list {
         for f in &faults {
-            println!("{:<38} {:<13} {}", f.name, f.layer.name(), f.about);
+            match f {
+                Mutant::Planted(f) => println!("{:<38} {:<13} {}", f.name, f.layer.name(), f.about),
+                Mutant::EngineSwitch(name) => println!("{name:<38} {:<13} declared by {}", "engine", args.engine),
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if let Engine::Planted { .. } = args.engine {
-        anyhow::bail!("--engine {}: name the engine without a fault; `mutants` plants each one", args.engine);
-    }
     if faults.is_empty() {
-        anyhow::bail!(
-            "no planted fault has `{}` in its name (`megaloop mutants --list`)",
-            args.filter.unwrap_or_default()
-        );
+        anyhow::bail!("no fault has `{}` in its name (`megaloop mutants --list`)", args.filter.unwrap_or_default());
     }
     let timeout = args.timeout.duration()?;
     let dir = args.vectors.clone().unwrap_or_else(corpus_dir);
@@ -70,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let bar = progress::bar(faults.len() as u64, "mutants");
     let report = run_mutants(&mut instance, &corpus, &faults, &mut |result| {
-        bar.set_message(result.fault);
+        bar.set_message(result.fault.clone());
         bar.inc(1);
         progress::reveal(&bar);
     });
