@@ -37,6 +37,10 @@ pub struct EngineResult {
     pub invariant_failures: Vec<String>,
     /// A failure to run at all.
     pub error: Option<String>,
+    /// The engine declined the run (a mode, a feature it lacks): skipped, compared with
+    /// nothing and counted apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     /// Epochs the drain took.
     pub epochs: usize,
     /// Wall-clock seconds the engine took (preparing, every attempt, every epoch).
@@ -83,7 +87,11 @@ impl DiffReport {
             self.workload, self.slots, self.reference
         );
         for r in &self.results {
-            let verdict = if r.agrees() { "agrees" } else { "DIFFERS" };
+            let verdict = match (&r.skipped, r.agrees()) {
+                (Some(_), _) => "SKIPPED",
+                (None, true) => "agrees",
+                (None, false) => "DIFFERS",
+            };
             let _ = writeln!(
                 out,
                 "  {:<10} {:<24} {verdict} ({} epochs, {:.2} s)",
@@ -91,6 +99,9 @@ impl DiffReport {
             );
             if let Some(e) = &r.error {
                 let _ = writeln!(out, "      error: {e}");
+            }
+            if let Some(reason) = &r.skipped {
+                let _ = writeln!(out, "      declined by the engine: {reason}");
             }
             for m in r.mismatches.iter().take(limit) {
                 let _ = writeln!(out, "      {}: {} {}, {} {}", m.word, self.reference, m.expected, r.engine, m.got);
@@ -106,7 +117,15 @@ impl DiffReport {
                 let _ = writeln!(out, "      invariant: {f}");
             }
         }
-        out.push_str(if self.agrees() { "all engines agree" } else { "engines disagree" });
+        let skipped = self.results.iter().filter(|r| r.skipped.is_some()).count();
+        out.push_str(
+            match (self.agrees(), skipped) {
+                (true, 0) => "all engines agree".to_string(),
+                (true, n) => format!("every engine that ran agrees ({n} runs skipped: declined by their engine)"),
+                (false, _) => "engines disagree".to_string(),
+            }
+            .as_str(),
+        );
         out
     }
 }
@@ -443,6 +462,7 @@ fn compare_engines(
                 mismatches: vec![],
                 invariant_failures: vec![],
                 error: None,
+                skipped: None,
                 epochs: 0,
                 elapsed_s: 0.0,
             };
@@ -450,7 +470,10 @@ fn compare_engines(
             let ran = run(instance, mode);
             result.elapsed_s = start.elapsed().as_secs_f64();
             match ran {
-                Err(e) => result.error = Some(e),
+                Err(e) => match e.strip_prefix(DECLINED) {
+                    Some(reason) => result.skipped = Some(reason.to_string()),
+                    None => result.error = Some(e),
+                },
                 Ok((run, snapshot)) => {
                     result.epochs = run.epochs.len();
                     result.invariant_failures = invariants(&run);

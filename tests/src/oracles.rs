@@ -338,6 +338,10 @@ pub fn sim_schedules(data: &[u8]) -> Result<(), Failure> {
     agree(&case, &mut engines)
 }
 
+/// The environment variable naming the engine the `differential` target compares with the
+/// simulator (default: the GPU).
+pub const FUZZ_ENGINE_VAR: &str = "MEGALOOP_FUZZ_ENGINE";
+
 /// `differential`: a generated case on the simulator and the GPU backend (lavapipe
 /// where there is no GPU) agrees on every schedule-independent word. Without any GPU
 /// adapter it compares the two simulator schedules instead.
@@ -352,12 +356,31 @@ pub fn differential(data: &[u8]) -> Result<(), Failure> {
     ENGINES.with(|engines| {
         let mut engines = engines.borrow_mut();
         let engines = engines.get_or_insert_with(|| {
-            let mut gpu = Instance::new(Engine::Gpu { adapter: None });
-            if gpu.backend.is_err() {
-                eprintln!("differential: no GPU adapter at all; comparing simulator schedules only");
-                gpu = Instance::new(Engine::SimDet { seed: 1 });
-            }
-            Box::leak(Box::new([Instance::new(Engine::SimParallel), gpu]))
+            // `MEGALOOP_FUZZ_ENGINE` names the engine compared with the simulator (an
+            // external runtime: `exec:./my-runtime`); by default the GPU.
+            let other = match std::env::var(FUZZ_ENGINE_VAR) {
+                Ok(name) => match name.parse::<Engine>().and_then(|e| {
+                    let instance = Instance::new(e);
+                    instance.backend.as_ref().map_err(Clone::clone)?;
+                    Ok(instance)
+                }) {
+                    Ok(instance) => instance,
+                    Err(e) => {
+                        eprintln!("differential: {FUZZ_ENGINE_VAR}={name}: {e}");
+                        std::process::exit(2);
+                    }
+                },
+                Err(_) => {
+                    let gpu = Instance::new(Engine::Gpu { adapter: None });
+                    if gpu.backend.is_ok() {
+                        gpu
+                    } else {
+                        eprintln!("differential: no GPU adapter at all; comparing simulator schedules only");
+                        Instance::new(Engine::SimDet { seed: 1 })
+                    }
+                }
+            };
+            Box::leak(Box::new([Instance::new(Engine::SimParallel), other]))
         });
         agree(&case, &mut engines[..])
     })

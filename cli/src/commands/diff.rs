@@ -33,7 +33,9 @@ pub struct Args {
     seeds: u64,
     /// Engines, replacing the default set (sim, sim-det:0..N, gpu): `sim`,
     /// `sim-det:SEED`, `gpu`, `gpu:ADAPTER`, each optionally `+FAULT` (a planted bug:
-    /// trusting-claim, unbounded-tenant, starvation-lockout). The first is the reference.
+    /// trusting-claim, unbounded-tenant, starvation-lockout), or `exec:COMMAND` (an
+    /// external runtime speaking the engine protocol; runs it declines are reported as
+    /// skipped). The first is the reference.
     #[arg(long)]
     engine: Vec<Engine>,
     /// Most epochs of each drain (reached only by a workload that cannot drain; the
