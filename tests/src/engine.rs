@@ -116,20 +116,6 @@ impl Engine {
             Engine::Exec { command, fault } => Box::new(crate::exec::ExecBackend::start(command, fault.as_deref())?),
         })
     }
-
-    /// Whether this is a GPU engine.
-    pub fn is_gpu(&self) -> bool {
-        match self {
-            Engine::Gpu { .. } => true,
-            Engine::Planted { base, .. } => base.is_gpu(),
-            Engine::SimParallel | Engine::SimDet { .. } | Engine::Exec { .. } => false,
-        }
-    }
-
-    /// Whether this is one of megaloop's own engines (planted faults apply to these).
-    pub fn is_own(&self) -> bool {
-        !matches!(self, Engine::Exec { .. })
-    }
 }
 
 /// An engine with its backend, made once and reused across runs (a GPU backend keeps

@@ -78,11 +78,6 @@ impl ExecBackend {
         })
     }
 
-    /// What the engine said of itself.
-    pub fn hello(&self) -> &Hello {
-        &self.hello
-    }
-
     /// The engine's capabilities.
     pub fn capabilities(&self) -> &Capabilities {
         &self.hello.capabilities

@@ -8,6 +8,7 @@
 //! "device" was lost; then the wrapper reports the failure and the scratch copy is thrown
 //! away, as a lost GPU's memory is.
 
+use megaloop::builder::BuildOptions;
 use megaloop::geometry::Geometry;
 use megaloop::host::staging::IoStaging;
 use megaloop::host::{Backend, BackendError, HostService, RunReport};
@@ -85,13 +86,46 @@ impl Backend for FaultInjector {
         buffers: &mut [Vec<u32>],
         service: Option<&mut dyn HostService>,
     ) -> Result<RunReport, BackendError> {
+        self.run_injecting(None, program, geometry, buffers, service)
+    }
+
+    /// Forwarded as a kernel run, so an engine that runs the megakernel itself (an
+    /// external one) gets its options through the wrapper too.
+    fn run_kernel(
+        &mut self,
+        kernel: &BuildOptions,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        service: Option<&mut dyn HostService>,
+    ) -> Result<RunReport, BackendError> {
+        self.run_injecting(Some(kernel), program, geometry, buffers, service)
+    }
+}
+
+impl FaultInjector {
+    /// Run on the inner backend, or (on a run with a fault) run it on a scratch copy of
+    /// the buffers and report the injected failure.
+    fn run_injecting(
+        &mut self,
+        kernel: Option<&BuildOptions>,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        service: Option<&mut dyn HostService>,
+    ) -> Result<RunReport, BackendError> {
         let run = self.runs;
         self.runs += 1;
         self.last_injected = false;
-        let Some(&fault) = self.faults.get(&run) else { return self.inner.run(program, geometry, buffers, service) };
-        let mut scratch = buffers.to_vec();
+        let fault = self.faults.get(&run).copied();
+        let mut scratch = fault.map(|_| buffers.to_vec());
+        let target = scratch.as_deref_mut().unwrap_or(buffers);
+        let report = match kernel {
+            Some(kernel) => self.inner.run_kernel(kernel, program, geometry, target, service),
+            None => self.inner.run(program, geometry, target, service),
+        };
         // What the lost run did is thrown away with its memory, whatever it was.
-        let _ = self.inner.run(program, geometry, &mut scratch, service);
+        let Some(fault) = fault else { return report };
         self.injected += 1;
         self.last_injected = true;
         Err(match fault {

@@ -90,6 +90,18 @@ struct Claimed {
     next: u32,
 }
 
+impl Claimed {
+    /// The control words its claim counts in (2.4 step 4): its tenant's and its priority's.
+    fn claim_counters(&self) -> [u32; 2] {
+        [CTRL_TENANT_FAIRNESS + self.tenant, CTRL_PRIORITY_CLAIMS + self.priority.min(PRIORITY_IDLE)]
+    }
+
+    /// The control word counting executions of its opcode (2.4 step 6).
+    fn metric(&self) -> u32 {
+        CTRL_METRICS + self.opcode % METRIC_WORDS
+    }
+}
+
 impl Run<'_> {
     fn ring(&self, slot: &Claimed, word: u32) -> u32 {
         self.memory.load(RING, slot.base + word)
@@ -304,11 +316,12 @@ impl Run<'_> {
             priority: m.load(RING, base + SLOT_PRIORITY),
             next: Status::Done.word(),
         };
-        m.add(CONTROL, CTRL_TENANT_FAIRNESS + s.tenant, 1);
-        m.add(CONTROL, CTRL_PRIORITY_CLAIMS + s.priority.min(PRIORITY_IDLE), 1);
+        for word in s.claim_counters() {
+            m.add(CONTROL, word, 1);
+        }
         self.dispatch(&mut s);
         m.store(RING, base + SLOT_STATUS, s.next);
-        m.add(CONTROL, CTRL_METRICS + s.opcode % METRIC_WORDS, 1);
+        m.add(CONTROL, s.metric(), 1);
         m.add(CONTROL, CTRL_SETTLED, 1);
         if s.next == Status::Done.word() {
             m.add(CONTROL, CTRL_DONE_COUNT, 1);
@@ -453,9 +466,9 @@ impl Run<'_> {
                     s.next = Status::WaitIo.word();
                 } else {
                     s.next = Status::Yield.word();
-                    m.add(CONTROL, CTRL_TENANT_FAIRNESS + s.tenant, u32::MAX);
-                    m.add(CONTROL, CTRL_PRIORITY_CLAIMS + s.priority.min(PRIORITY_IDLE), u32::MAX);
-                    m.add(CONTROL, CTRL_METRICS + s.opcode % METRIC_WORDS, u32::MAX);
+                    for word in [s.claim_counters()[0], s.claim_counters()[1], s.metric()] {
+                        m.add(CONTROL, word, u32::MAX);
+                    }
                 }
             }
             _ => s.next = Status::Fault.word(),
