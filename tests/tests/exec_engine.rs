@@ -1,6 +1,6 @@
 //! External engines (`exec:COMMAND`, spec part 3): the worked example runtime
 //! (examples/native-runtime, an independent implementation of the protocol) passes every
-//! corpus vector it does not decline, each of its fault switches fails the vectors that
+//! corpus vector, each of its fault switches fails the vectors that
 //! should catch it, and engines that die, hang or answer garbage are clear errors naming
 //! the engine, never a hang or a panic.
 
@@ -31,30 +31,24 @@ fn exec(command: String) -> Engine {
 }
 
 #[test]
-fn the_native_runtime_passes_every_vector_it_does_not_decline() {
+fn the_native_runtime_passes_every_vector() {
     let bin = native_runtime();
     let corpus = load_corpus(&corpus_dir()).unwrap();
     let mut instance = Instance::new(exec(bin.display().to_string()));
     instance.backend.as_ref().expect("the engine starts");
     let results: Vec<_> = corpus.iter().flat_map(|v| run_named(v, &mut instance)).collect();
-    let failed: Vec<String> = results
+    // It runs every mode, user handlers (it interprets their IR) and IO, so it declines
+    // nothing and passes every run of every vector.
+    let not_passed: Vec<String> = results
         .iter()
-        .filter(|r| !matches!(r.verdict, Verdict::Pass | Verdict::Skip { .. }))
+        .filter(|r| r.verdict != Verdict::Pass)
         .map(|r| format!("{} [{}]: {:?}", r.vector, r.mode, r.verdict))
         .collect();
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
-    let passed = results.iter().filter(|r| r.verdict == Verdict::Pass).count();
-    let skipped: Vec<_> = results.iter().filter(|r| matches!(r.verdict, Verdict::Skip { .. })).collect();
-    // It declines only what it says it lacks: user handlers.
-    for s in &skipped {
-        let Verdict::Skip { reason } = &s.verdict else { unreachable!() };
-        assert!(reason.contains("user handlers"), "{} [{}] declined: {reason}", s.vector, s.mode);
+    assert!(not_passed.is_empty(), "{}", not_passed.join("\n"));
+    for v in &corpus {
+        assert!(results.iter().any(|r| r.vector == v.name), "{} never ran", v.name);
     }
-    assert!(passed >= 250, "only {passed} runs passed ({} skipped)", skipped.len());
-    // Every vector without user handlers ran.
-    for v in corpus.iter().filter(|v| v.vector.workload.handlers.is_empty()) {
-        assert!(results.iter().any(|r| r.vector == v.name && r.verdict == Verdict::Pass), "{} never passed", v.name);
-    }
+    assert!(corpus.iter().any(|v| !v.vector.workload.handlers.is_empty()), "the corpus has user handlers");
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! The megakernel itself, written from specs/protocol.md part 2 alone: buffers of std
 //! atomics, one std thread per lane, the lane's sequence for one slot (2.4), the built-in
-//! handlers (2.5), the four modes' lane loops (2.6, 2.7) and LOAD_MISS's device side
-//! (2.8). It shares megaloop's constants, not its builders or its simulator.
+//! handlers (2.5), user handlers (run by [`crate::interp`]), the four modes' lane loops
+//! (2.6, 2.7) and the device side of IO (2.8). It shares megaloop's constants, not its
+//! builders or its simulator.
 
-use megaloop::builder::{BuildOptions, Mode};
+use crate::interp::{Interpreter, LaneIds, Value};
+use megaloop::builder::{names, BuildOptions, Mode, UserHandler};
 use megaloop::host::io::buffer_index::{CONTROL, DEBUG_LOG, HEAP, IO_QUEUE, RING};
 use megaloop::host::{ExhaustedLane, Outcome};
 use megaloop::protocol::io_queue::IO_STATUS_REQUESTED;
@@ -49,10 +51,16 @@ impl Memory {
     fn word(&self, buffer: usize, index: u32) -> Option<&AtomicU32> {
         self.buffers.get(buffer)?.get(index as usize)
     }
-    fn load(&self, buffer: usize, index: u32) -> u32 {
+    /// The words of buffer `buffer`.
+    pub fn words(&self, buffer: usize) -> u32 {
+        self.buffers.get(buffer).map_or(0, |b| b.len() as u32)
+    }
+    /// Word `index`, or 0 past the buffer's end (1.4).
+    pub fn load(&self, buffer: usize, index: u32) -> u32 {
         self.word(buffer, index).map_or(0, |w| w.load(Relaxed))
     }
-    fn store(&self, buffer: usize, index: u32, value: u32) {
+    /// Store word `index`; dropped past the buffer's end (1.5).
+    pub fn store(&self, buffer: usize, index: u32, value: u32) {
         if let Some(w) = self.word(buffer, index) {
             w.store(value, Relaxed)
         }
@@ -60,8 +68,15 @@ impl Memory {
     fn add(&self, buffer: usize, index: u32, value: u32) -> u32 {
         self.word(buffer, index).map_or(0, |w| w.fetch_add(value, Relaxed))
     }
+    /// One atomic read-modify-write `word = f(word, value)`: the old value, or 0 (and
+    /// nothing written) past the buffer's end.
+    pub fn rmw(&self, buffer: usize, index: u32, value: u32, f: fn(u32, u32) -> u32) -> u32 {
+        self.word(buffer, index).map_or(0, |w| match w.fetch_update(Relaxed, Relaxed, |old| Some(f(old, value))) {
+            Ok(old) | Err(old) => old,
+        })
+    }
     /// Strong compare-exchange: the old value.
-    fn cas(&self, buffer: usize, index: u32, expected: u32, new: u32) -> u32 {
+    pub fn cas(&self, buffer: usize, index: u32, expected: u32, new: u32) -> u32 {
         self.word(buffer, index).map_or(0, |w| match w.compare_exchange(expected, new, Relaxed, Relaxed) {
             Ok(old) | Err(old) => old,
         })
@@ -74,10 +89,16 @@ pub struct Run<'a> {
     pub kernel: &'a BuildOptions,
     /// Its buffers.
     pub memory: &'a Memory,
+    /// Each buffer's name, in the memory's order (user handlers name buffers).
+    pub buffer_names: &'a [String],
     /// Lanes launched.
     pub lanes: u32,
+    /// Lanes per workgroup.
+    pub workgroup_size: u32,
     /// The bug switched on, if any.
     pub fault: Option<Fault>,
+    /// The first user handler that failed to run (a bug here or in megaloop's validator).
+    pub failure: std::sync::OnceLock<String>,
 }
 
 /// What a lane is doing with one claimed slot.
@@ -144,6 +165,9 @@ impl Run<'_> {
             }
             per_lane
         });
+        if let Some(failure) = self.failure.get() {
+            return Err(failure.clone());
+        }
         let mut exhausted = Vec::new();
         for (lane, out_of_fuel) in (0..).zip(ran) {
             if out_of_fuel? {
@@ -160,7 +184,7 @@ impl Run<'_> {
             Mode::Once => {
                 let mut slot = g;
                 while slot < slots {
-                    let _ = self.try_slot(slot, &mut |_| {});
+                    let _ = self.try_slot(g, slot, &mut |_| {});
                     slot = match slot.checked_add(self.lanes) {
                         Some(next) => next,
                         None => break,
@@ -169,7 +193,7 @@ impl Run<'_> {
                 false
             }
             Mode::Persistent | Mode::Jit if g < slots => self.persistent_lane(g),
-            Mode::Priority if g < slots => self.priority_lane(),
+            Mode::Priority if g < slots => self.priority_lane(g),
             // Lanes past the ring have no work.
             Mode::Persistent | Mode::Jit | Mode::Priority => false,
         }
@@ -219,13 +243,13 @@ impl Run<'_> {
             if cursor >= slots {
                 cursor = g;
             }
-            self.try_slot(slot, &mut |_| {})
+            self.try_slot(g, slot, &mut |_| {})
         })
     }
 
     /// Priority (2.7): one ticket per iteration from the first unfinished partition, in
     /// urgent-first or idle-first order; rewind finished cursors when none is left.
-    fn priority_lane(&self) -> bool {
+    fn priority_lane(&self, g: u32) -> bool {
         let m = self.memory;
         let bound = |w: u32| m.load(CONTROL, w).min(self.kernel.slots);
         let mut starts = [0u32; PRIORITY_LEVELS as usize];
@@ -256,7 +280,7 @@ impl Run<'_> {
                 }
             }
             match pick {
-                Some(slot) => self.try_slot(slot, &mut |m: &Memory| {
+                Some(slot) => self.try_slot(g, slot, &mut |m: &Memory| {
                     if idle_first {
                         m.store(CONTROL, CTRL_STARVATION, 0);
                     } else {
@@ -283,8 +307,8 @@ impl Run<'_> {
         in_table && self.memory.load(CONTROL, CTRL_TENANT_MASKS.wrapping_add(tenant)) != 0
     }
 
-    /// The lane's sequence for slot `slot` (2.4); `on_claim` runs right after a won claim.
-    fn try_slot(&self, slot: u32, on_claim: &mut dyn FnMut(&Memory)) -> bool {
+    /// Lane `g`'s sequence for slot `slot` (2.4); `on_claim` runs right after a won claim.
+    fn try_slot(&self, g: u32, slot: u32, on_claim: &mut dyn FnMut(&Memory)) -> bool {
         let m = self.memory;
         let base = slot * SLOT_WORDS;
         let published = Status::Published.word();
@@ -319,7 +343,7 @@ impl Run<'_> {
         for word in s.claim_counters() {
             m.add(CONTROL, word, 1);
         }
-        self.dispatch(&mut s);
+        self.dispatch(g, &mut s);
         m.store(RING, base + SLOT_STATUS, s.next);
         m.add(CONTROL, s.metric(), 1);
         m.add(CONTROL, CTRL_SETTLED, 1);
@@ -331,8 +355,16 @@ impl Run<'_> {
         true
     }
 
-    /// Run the slot's handler (2.5); an opcode outside the kernel's handler set FAULTs.
-    fn dispatch(&self, s: &mut Claimed) {
+    /// Run the slot's handler (2.5) on lane `g`; an opcode outside the kernel's handler
+    /// set FAULTs.
+    fn dispatch(&self, g: u32, s: &mut Claimed) {
+        if let Some(handler) = self.kernel.user_handlers.iter().find(|h| h.opcode == s.opcode) {
+            match handler.io {
+                Some(op) => self.io_request(g, s, op.word(), Some(handler)),
+                None => self.user_handler(g, s, handler),
+            }
+            return;
+        }
         let in_set = match self.kernel.mode {
             Mode::Jit => self.kernel.jit_builtins.iter().any(|b| b.opcode() == s.opcode),
             Mode::Once | Mode::Persistent | Mode::Priority => BuiltinOp::from_opcode(s.opcode).is_some(),
@@ -403,7 +435,7 @@ impl Run<'_> {
                 m.store(CONTROL, CTRL_SHUTDOWN, 1);
                 true
             }
-            LOAD_MISS => return self.load_miss(s, heap),
+            LOAD_MISS => return self.io_request(g, s, IO_OP_READ, None),
             _ => false,
         };
         if !ok {
@@ -435,13 +467,47 @@ impl Run<'_> {
         true
     }
 
-    /// LOAD_MISS's device side (2.8): request the read and park, or yield when the queue is
-    /// full (taking back what the claim counted), or finish once served.
-    fn load_miss(&self, s: &mut Claimed, heap: u32) {
+    /// A user handler's body on lane `g`, with the slot's documented variables; its
+    /// `next_status` becomes FAULT unless it is one a lane may end with (2.4 step 5).
+    fn user_handler(&self, g: u32, s: &mut Claimed, handler: &UserHandler) {
+        let mut variables: Vec<(String, Value)> = [
+            (names::SLOT, s.slot),
+            (names::OPCODE, s.opcode),
+            (names::TENANT, s.tenant),
+            (names::PRIORITY, s.priority),
+            (names::NEXT_STATUS, Status::Done.word()),
+        ]
+        .into_iter()
+        .map(|(name, v)| (name.to_string(), Value::U32(v)))
+        .collect();
+        variables.extend((0..SLOT_ARGS).map(|k| (names::arg(k), Value::U32(self.arg(s, k)))));
+        let lane = LaneIds { global: g, workgroup_size: self.workgroup_size, workgroups: self.lanes / self.workgroup_size };
+        let mut interpreter = Interpreter::new(self.memory, self.buffer_names, lane, variables);
+        let next = interpreter.run(&handler.body).and_then(|()| interpreter.variable(names::NEXT_STATUS));
+        let lane_may_end = [Status::Done, Status::WaitIo, Status::Yield, Status::Requeue, Status::Fault];
+        s.next = match next {
+            Ok(Value::U32(w)) if lane_may_end.iter().any(|st| st.word() == w) => w,
+            Ok(_) => Status::Fault.word(),
+            Err(e) => {
+                let _ = self.failure.set(format!("user handler `{}` (opcode {}): {e}", handler.name, handler.opcode));
+                Status::Fault.word()
+            }
+        };
+    }
+
+    /// The device side of IO (2.8), for LOAD_MISS (`op` READ, no handler) and user handlers
+    /// that request IO: request it and park, or yield when the queue is full (taking back
+    /// what the claim counted); once served, finish (LOAD_MISS) or run the handler's body.
+    fn io_request(&self, g: u32, s: &mut Claimed, op: u32, then: Option<&UserHandler>) {
         let m = self.memory;
+        let heap = self.kernel.heap_words;
         let a = |k: u32| self.arg(s, k);
         match a(5) {
-            IO_STATUS_OK => {}
+            IO_STATUS_OK => {
+                if let Some(handler) = then {
+                    self.user_handler(g, s, handler);
+                }
+            }
             0 => {
                 let words = u64::from(a(3)).div_ceil(4);
                 if a(4) > heap || words > u64::from(heap - a(4)) {
@@ -452,7 +518,7 @@ impl Run<'_> {
                 if entry < self.kernel.io_entries {
                     let e = entry * IO_ENTRY_WORDS;
                     for (field, value) in [
-                        (IO_OP_TYPE, IO_OP_READ),
+                        (IO_OP_TYPE, op),
                         (IO_SRC_HANDLE, a(0)),
                         (IO_DST_HANDLE, a(4)),
                         (IO_OFFSET_LO, a(1)),

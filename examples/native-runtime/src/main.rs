@@ -8,11 +8,12 @@
 //! megaloop mutants --engine exec:target/release/native-runtime
 //! ```
 //!
-//! It declares what it runs (every mode, LOAD_MISS's device side; not user handlers,
-//! which are IR it does not interpret, nor plain IR programs) and two fault switches,
+//! It declares what it runs (every mode, user handlers, which it interprets, and the
+//! device side of IO; not plain IR programs) and two fault switches,
 //! `trusting-claim` and `unbounded-tenant`, that `megaloop mutants` turns on to show the
 //! corpus catches them.
 
+mod interp;
 mod kernel;
 
 use kernel::{Fault, Memory, Run};
@@ -30,7 +31,7 @@ fn capabilities() -> Capabilities {
     Capabilities {
         modes: Mode::ALL.to_vec(),
         io: true,
-        user_handlers: false,
+        user_handlers: true,
         programs: false,
         max_slots: 1 << 22,
         workgroup_sizes: vec![],
@@ -81,15 +82,15 @@ fn run(request: &RunRequest, fault: Option<Fault>) -> Response {
     let Some(kernel) = &request.kernel else {
         return Response::Declined { reason: "plain IR programs: this runtime runs only the megakernel".into() };
     };
-    if !kernel.user_handlers.is_empty() {
-        return Response::Declined { reason: "user handlers: this runtime does not interpret IR".into() };
-    }
     let mut buffers = Vec::with_capacity(request.buffers.len());
     for b in &request.buffers {
         match decode_words(&b.words) {
             Ok(words) => buffers.push(words),
             Err(e) => return Response::Error { message: format!("buffer `{}`: {e}", b.name) },
         }
+    }
+    if request.geometry.workgroup_size == 0 || request.geometry.workgroups == 0 {
+        return Response::Error { message: format!("no lanes to run: {:?}", request.geometry) };
     }
     let lanes = request.geometry.workgroups.saturating_mul(request.geometry.workgroup_size);
     if kernel.mode.is_persistent() && request.geometry.workgroups > MAX_WORKGROUPS {
@@ -99,7 +100,17 @@ fn run(request: &RunRequest, fault: Option<Fault>) -> Response {
     }
     let memory = Memory::new(&buffers);
     let start = Instant::now();
-    let outcome = Run { kernel, memory: &memory, lanes, fault }.run();
+    let buffer_names: Vec<String> = request.buffers.iter().map(|b| b.name.clone()).collect();
+    let outcome = Run {
+        kernel,
+        memory: &memory,
+        buffer_names: &buffer_names,
+        lanes,
+        workgroup_size: request.geometry.workgroup_size,
+        fault,
+        failure: Default::default(),
+    }
+    .run();
     let device_time_ns = Some(start.elapsed().as_nanos() as u64);
     match outcome {
         Ok(outcome) => Response::Ran {
