@@ -27,6 +27,18 @@ const MAX_PIPELINES: usize = 32;
 /// Default host timeout for one run.
 pub const DEFAULT_TIMEOUT: Duration = megaloop::host::DEFAULT_RUN_TIMEOUT;
 
+/// WGSL to compile in place of a lowering (a hand-written kernel), with the values of
+/// the pipeline-overridable constants it declares.
+#[derive(Clone, Debug)]
+pub struct KernelSource {
+    /// The pipeline's label, for driver messages.
+    pub label: String,
+    /// The WGSL; its entry point is `main`.
+    pub wgsl: String,
+    /// `override` constants by name (only ones the WGSL declares).
+    pub constants: Vec<(String, f64)>,
+}
+
 struct Pipeline {
     pipeline: wgpu::ComputePipeline,
     layouts: [wgpu::BindGroupLayout; 2],
@@ -134,6 +146,7 @@ impl GpuBackend {
         Ok(n)
     }
 
+    /// The pipeline of `program`'s lowering (compiled once): its cache key.
     fn pipeline(&mut self, program: &ValidProgram) -> Result<u64, BackendError> {
         let mut h = DefaultHasher::new();
         serde_json::to_string(program.program()).map_err(device_error)?.hash(&mut h);
@@ -142,11 +155,43 @@ impl GpuBackend {
             return Ok(key);
         }
         let lowered = lower(program);
+        let source = KernelSource { label: program.name.clone(), wgsl: lowered.wgsl, constants: Vec::new() };
+        self.compile(key, &source, program, lowered.loop_paths)?;
+        Ok(key)
+    }
+
+    /// The pipeline of a hand-written kernel bound like `program` (compiled once): its
+    /// cache key.
+    fn source_pipeline(&mut self, source: &KernelSource, program: &ValidProgram) -> Result<u64, BackendError> {
+        let mut h = DefaultHasher::new();
+        source.wgsl.hash(&mut h);
+        for (name, value) in &source.constants {
+            (name, value.to_bits()).hash(&mut h);
+        }
+        for b in &program.buffers {
+            b.binding.hash(&mut h);
+        }
+        let key = h.finish();
+        if !self.pipelines.contains_key(&key) {
+            self.compile(key, source, program, Vec::new())?;
+        }
+        Ok(key)
+    }
+
+    /// Compile `source` with `program`'s buffers at group 0 and the outcome buffer at
+    /// group 1, and cache it under `key`.
+    fn compile(
+        &mut self,
+        key: u64,
+        source: &KernelSource,
+        program: &ValidProgram,
+        loop_paths: Vec<String>,
+    ) -> Result<(), BackendError> {
         let device = &self.dev.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(&program.name),
-            source: wgpu::ShaderSource::Wgsl(lowered.wgsl.clone().into()),
+            label: Some(&source.label),
+            source: wgpu::ShaderSource::Wgsl(source.wgsl.as_str().into()),
         });
         let bindings: Vec<u32> = program.buffers.iter().map(|b| b.binding).collect();
         let layouts = [storage_layout(device, &bindings), storage_layout(device, &[0])];
@@ -155,24 +200,25 @@ impl GpuBackend {
             bind_group_layouts: &[Some(&layouts[0]), Some(&layouts[1])],
             immediate_size: 0,
         });
+        let constants: Vec<(&str, f64)> = source.constants.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(&program.name),
+            label: Some(&source.label),
             layout: Some(&layout),
             module: &module,
             entry_point: Some("main"),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions { constants: &constants, ..Default::default() },
             cache: None,
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(BackendError::Device(format!("the driver rejected program `{}`: {e}", program.name)));
+            return Err(BackendError::Device(format!("the driver rejected program `{}`: {e}", source.label)));
         }
         // Bounded: a fuzz campaign or a generator builds thousands of distinct programs, and
         // each compiled pipeline holds driver memory (about 1.4 MB on lavapipe).
         if self.pipelines.len() >= MAX_PIPELINES {
             self.pipelines.clear();
         }
-        self.pipelines.insert(key, Pipeline { pipeline, layouts, loop_paths: lowered.loop_paths });
-        Ok(key)
+        self.pipelines.insert(key, Pipeline { pipeline, layouts, loop_paths });
+        Ok(())
     }
 
     /// Run `program` as `dispatches` back-to-back dispatches of `geometry` in one
@@ -185,11 +231,46 @@ impl GpuBackend {
         dispatches: u32,
     ) -> Result<RunReport, BackendError> {
         check_launch(program, geometry, buffers, self.caps.max_workgroups_per_dimension)?;
+        self.check_device()?;
+        let start = Instant::now();
+        let key = self.pipeline(program)?;
+        self.dispatch(start, key, program, geometry, buffers, dispatches)
+    }
+
+    /// Run a hand-written WGSL kernel in place of `program`'s lowering: bound like
+    /// `program` (its buffers at group 0, the outcome buffer at group 1 binding 0),
+    /// uploaded, dispatched and read back as `program` would be.
+    pub fn run_source(
+        &mut self,
+        source: &KernelSource,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+    ) -> Result<RunReport, BackendError> {
+        check_launch(program, geometry, buffers, self.caps.max_workgroups_per_dimension)?;
+        self.check_device()?;
+        let start = Instant::now();
+        let key = self.source_pipeline(source, program)?;
+        self.dispatch(start, key, program, geometry, buffers, 1)
+    }
+
+    fn check_device(&self) -> Result<(), BackendError> {
         if self.dev.is_lost() {
             return Err(BackendError::Device("the device was lost; open a new backend".into()));
         }
-        let start = Instant::now();
-        let key = self.pipeline(program)?;
+        Ok(())
+    }
+
+    /// Dispatch the cached pipeline `key` with `program`'s buffers.
+    fn dispatch(
+        &mut self,
+        start: Instant,
+        key: u64,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        dispatches: u32,
+    ) -> Result<RunReport, BackendError> {
         let p = &self.pipelines[&key];
         let device = &self.dev.device;
         // The last run's buffers when they are this program's: only changed words travel.

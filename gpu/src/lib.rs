@@ -5,7 +5,9 @@
 //! - [`check`]: naga validation of generated WGSL;
 //! - [`device`]: adapter selection and the capability report;
 //! - [`occupancy`]: discovery of co-resident workgroups for persistent launches;
-//! - [`backend`]: [`GpuBackend`], the `Backend` implementation.
+//! - [`backend`]: [`GpuBackend`], the `Backend` implementation;
+//! - [`user_kernel`]: the `wgsl:FILE` engine, a hand-written WGSL megakernel dispatched
+//!   in place of the lowering.
 
 pub mod backend;
 pub mod check;
@@ -13,6 +15,7 @@ pub mod device;
 pub mod occupancy;
 pub mod resident;
 pub mod staging;
+pub mod user_kernel;
 pub mod wgsl;
 
 pub use backend::GpuBackend;

@@ -150,7 +150,8 @@ impl Capabilities {
             return (!self.programs).then(|| "plain IR programs (the engine declares no `programs`)".to_string());
         };
         if !self.modes.contains(&kernel.mode) {
-            return Some(format!("{} mode (the engine runs {:?})", kernel.mode.name(), self.modes));
+            let runs: Vec<&str> = self.modes.iter().map(|m| m.name()).collect();
+            return Some(format!("{} mode (the engine runs {})", kernel.mode.name(), runs.join(", ")));
         }
         if kernel.slots > self.max_slots {
             return Some(format!("{} slots (the engine runs at most {})", kernel.slots, self.max_slots));
@@ -160,6 +161,35 @@ impl Capabilities {
         }
         None
     }
+
+    /// Why one epoch (a kernel of `kernel` on `geometry` with these initial `buffers`) is
+    /// outside these capabilities, if it is: [`Capabilities::declines`], and IO (a ring
+    /// with a LOAD_MISS slot, or a user handler that requests IO) for an engine that
+    /// declares no `io`.
+    pub fn declines_epoch(
+        &self,
+        kernel: Option<&BuildOptions>,
+        geometry: &crate::geometry::Geometry,
+        buffers: &[Vec<u32>],
+    ) -> Option<String> {
+        self.declines(kernel, geometry).or_else(|| {
+            let kernel = kernel?;
+            (!self.io && requests_io(kernel, buffers))
+                .then(|| "IO (LOAD_MISS or a user handler's IO; the engine declares no `io`)".to_string())
+        })
+    }
+}
+
+/// Whether an epoch of `kernel` with these initial `buffers` may request IO: its ring
+/// holds a LOAD_MISS slot, or one of its user handlers requests IO.
+fn requests_io(kernel: &BuildOptions, buffers: &[Vec<u32>]) -> bool {
+    use crate::host::io::buffer_index::RING;
+    use crate::protocol::layout::{SLOT_OPCODE, SLOT_WORDS};
+    let ring = buffers.get(RING).map_or(&[][..], Vec::as_slice);
+    kernel.user_handlers.iter().any(|h| h.io.is_some())
+        || ring
+            .chunks(SLOT_WORDS as usize)
+            .any(|slot| slot.get(SLOT_OPCODE as usize) == Some(&crate::protocol::opcode::LOAD_MISS))
 }
 
 /// Words as the protocol sends them: little-endian, base64.

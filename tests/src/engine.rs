@@ -2,17 +2,22 @@
 //!
 //! The one engine registry: every command that runs something names its engine here,
 //! parsed in one place. `sim` (parallel simulator), `sim-det:SEED` (deterministic
-//! simulator), `gpu` or `gpu:ADAPTER` (the wgpu backend), and `exec:COMMAND` (an external
-//! runtime speaking the engine protocol of specs/protocol.md part 3; see [`crate::exec`]).
+//! simulator), `gpu` or `gpu:ADAPTER` (the wgpu backend), and the external engines:
+//! `exec:COMMAND` (a runtime in a subprocess speaking the engine protocol of
+//! specs/protocol.md part 3; see [`crate::exec`]) and `wgsl:FILE` (a hand-written WGSL
+//! megakernel dispatched by the wgpu backend in place of the lowering; see
+//! [`megaloop_gpu::user_kernel`]).
 //!
 //! Planted faults apply to megaloop's own engines only: any of them with `+FAULT` appended
 //! (`sim-det:3+trusting-claim`, `gpu+unbounded-tenant`) runs with a fault of
 //! [`megaloop::planted::CATALOGUE`] planted, which is how the harness proves it can fail.
-//! An external engine's faults are its own switches, declared in its handshake and turned
-//! on by `megaloop mutants --engine exec:...` ([`Engine::Exec`]'s `fault`).
+//! An external engine's faults are its own switches, declared in its capabilities and
+//! turned on by `megaloop mutants --engine exec:...|wgsl:...` ([`Engine::External`]'s
+//! `fault`).
 
 use megaloop::host::Backend;
 use megaloop::planted::{self, Fault, Planted};
+use megaloop_gpu::user_kernel::{UserKernel, UserKernelBackend};
 use megaloop_gpu::GpuBackend;
 use megaloop_sim::{Schedule, SimBackend};
 use std::fmt;
@@ -32,11 +37,11 @@ pub enum Engine {
         /// Adapter name substring.
         adapter: Option<String>,
     },
-    /// An external runtime: a subprocess speaking the engine protocol.
-    Exec {
-        /// The shell command that starts it.
-        command: String,
-        /// The engine's own fault switch to turn on (one it declares), if any.
+    /// A runtime that is not megaloop's own.
+    External {
+        /// Which.
+        runtime: External,
+        /// The runtime's own fault switch to turn on (one it declares), if any.
         fault: Option<String>,
     },
     /// One of megaloop's own engines with a planted fault.
@@ -56,21 +61,64 @@ impl fmt::Display for Engine {
             Engine::Gpu { adapter: None } => f.write_str("gpu"),
             Engine::Gpu { adapter: Some(a) } => write!(f, "gpu:{a}"),
             Engine::Planted { base, fault } => write!(f, "{base}+{}", fault.name),
-            Engine::Exec { command, fault: None } => write!(f, "exec:{command}"),
-            Engine::Exec { command, fault: Some(fault) } => write!(f, "exec:{command} (fault {fault})"),
+            Engine::External { runtime, fault: None } => write!(f, "{runtime}"),
+            Engine::External { runtime, fault: Some(fault) } => write!(f, "{runtime} (fault {fault})"),
         }
+    }
+}
+
+/// An external runtime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum External {
+    /// A subprocess speaking the engine protocol, started by this shell command.
+    Exec(String),
+    /// A hand-written WGSL megakernel in this file, on the best adapter (or
+    /// `MEGALOOP_ADAPTER`).
+    Wgsl(std::path::PathBuf),
+}
+
+impl fmt::Display for External {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            External::Exec(command) => write!(f, "exec:{command}"),
+            External::Wgsl(path) => write!(f, "wgsl:{}", path.display()),
+        }
+    }
+}
+
+impl External {
+    /// A backend running it, with its fault switch `fault` on.
+    pub fn backend(&self, fault: Option<&str>) -> Result<Box<dyn Backend>, String> {
+        Ok(match self {
+            External::Exec(command) => Box::new(crate::exec::ExecBackend::start(command, fault)?),
+            External::Wgsl(path) => Box::new(UserKernelBackend::new(path, None, fault)?),
+        })
+    }
+
+    /// The fault switches it declares.
+    pub fn declared_faults(&self) -> Result<Vec<String>, String> {
+        Ok(match self {
+            External::Exec(command) => crate::exec::ExecBackend::start(command, None)?.capabilities().faults.clone(),
+            External::Wgsl(path) => UserKernel::load(path)?.capabilities().faults.clone(),
+        })
     }
 }
 
 impl std::str::FromStr for Engine {
     type Err = String;
     fn from_str(s: &str) -> Result<Engine, String> {
-        // The command is everything after `exec:` (it may hold `:` and `+`).
+        // The command or path is everything after the prefix (it may hold `:` and `+`).
         if let Some(command) = s.strip_prefix("exec:") {
             if command.trim().is_empty() {
                 return Err("`exec:` needs a command that starts the engine (`exec:./my-runtime --flag`)".into());
             }
-            return Ok(Engine::Exec { command: command.to_string(), fault: None });
+            return Ok(Engine::External { runtime: External::Exec(command.to_string()), fault: None });
+        }
+        if let Some(path) = s.strip_prefix("wgsl:") {
+            if path.trim().is_empty() {
+                return Err("`wgsl:` needs the path of a WGSL kernel (`wgsl:kernels/once.wgsl`)".into());
+            }
+            return Ok(Engine::External { runtime: External::Wgsl(path.into()), fault: None });
         }
         if let Some((base, fault)) = s.rsplit_once('+') {
             let fault = planted::find(fault).ok_or_else(|| {
@@ -83,7 +131,7 @@ impl std::str::FromStr for Engine {
             if matches!(base, Engine::Planted { .. }) {
                 return Err(format!("`{s}` plants two faults; an engine takes at most one"));
             }
-            if matches!(base, Engine::Exec { .. }) {
+            if matches!(base, Engine::External { .. }) {
                 return Err(format!(
                     "`{s}`: planted faults apply to megaloop's own engines (sim, sim-det, gpu); an external \
                      engine's faults are the switches it declares (`megaloop mutants --engine exec:...`)"
@@ -99,7 +147,8 @@ impl std::str::FromStr for Engine {
             }
             Some(("gpu", adapter)) => Ok(Engine::Gpu { adapter: Some(adapter.to_string()) }),
             _ => Err(format!(
-                "unknown engine `{s}` (sim, sim-det:SEED, gpu, gpu:ADAPTER, each optionally +FAULT; exec:COMMAND)"
+                "unknown engine `{s}` (sim, sim-det:SEED, gpu, gpu:ADAPTER, each optionally +FAULT; exec:COMMAND; \
+                 wgsl:FILE)"
             )),
         }
     }
@@ -113,7 +162,7 @@ impl Engine {
             Engine::SimDet { seed } => Box::new(SimBackend::new(Schedule::Deterministic { seed: *seed })),
             Engine::Gpu { adapter } => Box::new(GpuBackend::new(adapter.as_deref()).map_err(|e| e.to_string())?),
             Engine::Planted { base, .. } => base.backend()?,
-            Engine::Exec { command, fault } => Box::new(crate::exec::ExecBackend::start(command, fault.as_deref())?),
+            Engine::External { runtime, fault } => runtime.backend(fault.as_deref())?,
         })
     }
 }
@@ -169,7 +218,7 @@ impl Instance {
             match engine {
                 Engine::SimDet { seed } => Some(Engine::SimDet { seed: seed.wrapping_add(k) }),
                 Engine::Planted { base, fault } => Some(Engine::Planted { base: Box::new(reseed(base, k)?), fault }),
-                Engine::SimParallel | Engine::Gpu { .. } | Engine::Exec { .. } => None,
+                Engine::SimParallel | Engine::Gpu { .. } | Engine::External { .. } => None,
             }
         }
         let engine = reseed(&self.engine, k).filter(|_| k > 0)?;

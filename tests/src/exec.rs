@@ -112,13 +112,8 @@ impl ExecBackend {
         buffers: &mut [Vec<u32>],
     ) -> Result<RunReport, BackendError> {
         check_buffers(program, buffers)?;
-        if let Some(reason) = self.hello.capabilities.declines(kernel, &geometry) {
+        if let Some(reason) = self.hello.capabilities.declines_epoch(kernel, &geometry, buffers) {
             return Err(BackendError::Declined(reason));
-        }
-        if kernel.is_some() && !self.hello.capabilities.io && requests_io(kernel, buffers) {
-            return Err(BackendError::Declined(
-                "IO (LOAD_MISS or a user handler's IO; the engine declares no `io`)".into(),
-            ));
         }
         let engine = self.engine();
         let programs = self.hello.capabilities.programs;
@@ -180,18 +175,6 @@ impl ExecBackend {
             }
         }
     }
-}
-
-/// Whether the kernel's ring holds a LOAD_MISS slot or a user handler requests IO.
-fn requests_io(kernel: Option<&BuildOptions>, buffers: &[Vec<u32>]) -> bool {
-    use megaloop::host::io::buffer_index::RING;
-    use megaloop::protocol::layout::{SLOT_OPCODE, SLOT_WORDS};
-    let handler_io = kernel.is_some_and(|k| k.user_handlers.iter().any(|h| h.io.is_some()));
-    let ring = buffers.get(RING).map_or(&[][..], Vec::as_slice);
-    handler_io
-        || ring
-            .chunks(SLOT_WORDS as usize)
-            .any(|slot| slot.get(SLOT_OPCODE as usize) == Some(&megaloop::protocol::opcode::LOAD_MISS))
 }
 
 /// Every answered buffer decoded and checked against the request's sizes.

@@ -40,8 +40,8 @@ impl Mutant {
     /// The engine running with this fault, for `base` (the clean engine).
     fn engine(&self, base: &Engine) -> Engine {
         match (self, base) {
-            (Mutant::EngineSwitch(name), Engine::Exec { command, .. }) => {
-                Engine::Exec { command: command.clone(), fault: Some(name.clone()) }
+            (Mutant::EngineSwitch(name), Engine::External { runtime, .. }) => {
+                Engine::External { runtime: runtime.clone(), fault: Some(name.clone()) }
             }
             (Mutant::Planted(fault), _) => Engine::Planted { base: Box::new(base.clone()), fault },
             (Mutant::EngineSwitch(name), other) => {

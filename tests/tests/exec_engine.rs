@@ -5,7 +5,7 @@
 //! the engine, never a hang or a panic.
 
 use megaloop::builder::Mode;
-use megaloop_conformance::engine::{Engine, Instance};
+use megaloop_conformance::engine::{Engine, External, Instance};
 use megaloop_conformance::mutants::{run_mutants, Mutant};
 use megaloop_conformance::vectors::{corpus_dir, load_corpus, run_named, run_vector, Halt, Verdict};
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ fn native_runtime() -> PathBuf {
 }
 
 fn exec(command: String) -> Engine {
-    Engine::Exec { command, fault: None }
+    Engine::External { runtime: External::Exec(command), fault: None }
 }
 
 #[test]
@@ -75,7 +75,10 @@ fn each_fault_switch_of_the_native_runtime_is_killed_by_the_vectors_that_should(
         report.render()
     );
     // A switch the engine does not declare is refused at the handshake.
-    let bogus = Instance::new(Engine::Exec { command: bin.display().to_string(), fault: Some("no-such".into()) });
+    let bogus = Instance::new(Engine::External {
+        runtime: External::Exec(bin.display().to_string()),
+        fault: Some("no-such".into()),
+    });
     assert!(bogus.backend.err().unwrap().contains("no-such"));
 }
 

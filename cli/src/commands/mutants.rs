@@ -1,6 +1,6 @@
 //! `megaloop mutants`: plant each fault of the catalogue (`megaloop::planted`) in one of
-//! megaloop's own engines (or turn on each fault switch an external `exec:` engine
-//! declares), run the conformance corpus and the drain invariants on it, and print the
+//! megaloop's own engines (or turn on each fault switch an external engine, `exec:` or
+//! `wgsl:`, declares), run the conformance corpus and the drain invariants on it, and print the
 //! kill matrix, the survivors and the mutation score. Exit 0 when every fault was killed,
 //! 1 when one survived, 2 on bad input.
 
@@ -8,7 +8,6 @@ use crate::commands::common::{ReportFiles, TimeoutArgs};
 use crate::commands::progress;
 use megaloop::planted::CATALOGUE;
 use megaloop_conformance::engine::{Engine, Instance};
-use megaloop_conformance::exec::ExecBackend;
 use megaloop_conformance::mutants::{run_mutants, Mutant};
 use megaloop_conformance::vectors::{corpus_dir, load_corpus};
 use std::path::PathBuf;
@@ -19,7 +18,8 @@ use std::process::ExitCode;
 pub struct Args {
     /// The engine to plant faults in: `sim-det:SEED` (the default: its schedules are
     /// seeded, so the kill matrix is reproducible and races are looked for), `sim`, `gpu`
-    /// or `gpu:ADAPTER`; or `exec:COMMAND`, whose own declared fault switches are run.
+    /// or `gpu:ADAPTER`; or an external engine (`exec:COMMAND`, `wgsl:FILE`), whose own
+    /// declared fault switches are run.
     #[arg(long, default_value = "sim-det:0")]
     engine: Engine,
     /// Only faults whose name contains this.
@@ -46,14 +46,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Engine::Planted { .. } => {
             anyhow::bail!("--engine {}: name the engine without a fault; `mutants` plants each one", args.engine)
         }
-        Engine::Exec { fault: Some(_), .. } => unreachable!("the CLI parses no fault switch into an exec engine"),
-        // An external engine's faults are the switches it declares in its handshake.
-        Engine::Exec { command, fault: None } => {
-            let engine = ExecBackend::start(command, None).map_err(anyhow::Error::msg)?;
-            let declared = &engine.capabilities().faults;
+        Engine::External { fault: Some(_), .. } => unreachable!("the CLI parses no fault switch into an engine"),
+        // An external engine's faults are the switches it declares in its capabilities.
+        Engine::External { runtime, fault: None } => {
+            let declared = runtime.declared_faults().map_err(anyhow::Error::msg)?;
             if declared.is_empty() {
                 anyhow::bail!(
-                    "--engine {}: the engine declares no fault switches (its hello's `faults`), so there is \
+                    "--engine {}: the engine declares no fault switches (its capabilities' `faults`), so there is \
                      nothing to measure; planted faults apply to megaloop's own engines",
                     args.engine
                 );

@@ -210,7 +210,9 @@ impl<'a> Interpreter<'a> {
                 Literal::Bool(b) => Value::Bool(b),
             },
             Expr::Var(name) => self.variable(name)?,
-            Expr::Load { buffer, index } => Value::U32(self.memory.load(self.buffer(buffer)?, self.expr(index)?.u32()?)),
+            Expr::Load { buffer, index } => {
+                Value::U32(self.memory.load(self.buffer(buffer)?, self.expr(index)?.u32()?))
+            }
             Expr::BufferLen { buffer } => Value::U32(self.memory.words(self.buffer(buffer)?)),
             Expr::Builtin(b) => Value::U32(match b {
                 Builtin::GlobalInvocationId => self.lane.global,

@@ -481,7 +481,8 @@ impl Run<'_> {
         .map(|(name, v)| (name.to_string(), Value::U32(v)))
         .collect();
         variables.extend((0..SLOT_ARGS).map(|k| (names::arg(k), Value::U32(self.arg(s, k)))));
-        let lane = LaneIds { global: g, workgroup_size: self.workgroup_size, workgroups: self.lanes / self.workgroup_size };
+        let lane =
+            LaneIds { global: g, workgroup_size: self.workgroup_size, workgroups: self.lanes / self.workgroup_size };
         let mut interpreter = Interpreter::new(self.memory, self.buffer_names, lane, variables);
         let next = interpreter.run(&handler.body).and_then(|()| interpreter.variable(names::NEXT_STATUS));
         let lane_may_end = [Status::Done, Status::WaitIo, Status::Yield, Status::Requeue, Status::Fault];
