@@ -5,7 +5,7 @@
 //! the GPU it also measures the one-dispatch-per-slot baseline.
 
 use crate::commands::bench_io;
-use crate::commands::common::{make_backend, positive, run_config, BackendArgs, BackendChoice, IoChoice, ModeChoice};
+use crate::commands::common::{make_backend, positive, run_config, BackendArgs, IoChoice, ModeChoice};
 use anyhow::ensure;
 use megaloop::builder::build_dispatch_per_slot;
 use megaloop::builder::Mode;
@@ -13,6 +13,7 @@ use megaloop::geometry::Geometry;
 use megaloop::host::runner::{prepare, with_cutoff_retries, EpochRun, Prepared, RunConfig};
 use megaloop::host::workload::Workload;
 use megaloop::host::Backend;
+use megaloop_conformance::engine::Engine;
 use serde_json::json;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -91,15 +92,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut gpu = None;
     let mut other = None;
-    let backend: &mut dyn Backend = if args.target.backend == BackendChoice::Gpu {
-        let g = gpu.insert(megaloop_gpu::GpuBackend::new(args.target.adapter.as_deref())?);
+    let engine = args.target.engine(0)?;
+    let backend: &mut dyn Backend = if let Engine::Gpu { adapter } = &engine {
+        let g = gpu.insert(megaloop_gpu::GpuBackend::new(adapter.as_deref())?);
         g.timeout = args.target.timeout.duration()?;
         g
     } else {
-        other.insert(make_backend(&args.target, 0)?).as_mut()
+        other.insert(make_backend(&engine, &args.target.timeout)?).as_mut()
     };
     if let Some(path) = &args.io_file {
-        let config = run_config(modes[0], args.target.backend, args.workgroup_size, args.workgroups)?;
+        let config = run_config(modes[0], &engine, args.workgroup_size, args.workgroups)?;
         let r = bench_io::bench_io(path, args.chunk, args.io, repeat, backend, &config)?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&r)?);
@@ -113,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut results = Vec::new();
     for mode in modes {
-        let config = run_config(mode, args.target.backend, args.workgroup_size, args.workgroups)?;
+        let config = run_config(mode, &engine, args.workgroup_size, args.workgroups)?;
         // A measurement a driver cut short is taken again with less fuel per dispatch, as
         // every run is (`with_cutoff_retries`); one still cut off is an error.
         let m = with_cutoff_retries(&config, |config| measure(&workload, backend, config, repeat))?;

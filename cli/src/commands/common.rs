@@ -6,18 +6,31 @@ use megaloop::builder::Mode;
 use megaloop::host::runner::RunConfig;
 use megaloop::host::workload::Workload;
 use megaloop::host::Backend;
-use megaloop_sim::{Schedule, SimBackend};
+use megaloop_conformance::engine::Engine;
 use std::path::PathBuf;
 
-/// Which executor runs the workload.
+/// megaloop's own engines by their short names (`--backend`): each stands for an
+/// [`Engine`] of the one registry, completed by `--seed` and `--adapter`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendChoice {
-    /// The simulator, parallel schedule.
+    /// The simulator, parallel schedule (`sim`).
     Sim,
-    /// The simulator, seeded deterministic schedule (`--seed`).
+    /// The simulator, seeded deterministic schedule (`sim-det:SEED`, `--seed`).
     SimDet,
-    /// The wgpu backend on the best adapter (or `--adapter` / `MEGALOOP_ADAPTER`).
+    /// The wgpu backend on the best adapter (`gpu`, or `gpu:ADAPTER` with `--adapter`;
+    /// `MEGALOOP_ADAPTER`).
     Gpu,
+}
+
+impl BackendChoice {
+    /// The engine it names.
+    pub fn engine(self, seed: u64, adapter: Option<&str>) -> Engine {
+        match self {
+            BackendChoice::Sim => Engine::SimParallel,
+            BackendChoice::SimDet => Engine::SimDet { seed },
+            BackendChoice::Gpu => Engine::Gpu { adapter: adapter.map(str::to_string) },
+        }
+    }
 }
 
 /// Execution mode flag.
@@ -105,47 +118,66 @@ impl From<IoChoice> for megaloop::host::io::EngineChoice {
 /// The backend flags every workload command takes.
 #[derive(clap::Args, Debug)]
 pub struct BackendArgs {
-    /// Executor.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Sim)]
-    pub backend: BackendChoice,
-    /// GPU adapter (a name substring; default: `MEGALOOP_ADAPTER`, else the best adapter).
+    /// One of megaloop's own engines by its short name (default `sim`).
+    #[arg(long, value_enum, conflicts_with = "engine")]
+    pub backend: Option<BackendChoice>,
+    /// Any engine: `sim`, `sim-det:SEED`, `gpu`, `gpu:ADAPTER`, `exec:COMMAND` (an external
+    /// runtime speaking the engine protocol, spec part 3) or `wgsl:FILE` (a hand-written
+    /// WGSL megakernel, spec 3.6).
+    #[arg(long)]
+    pub engine: Option<Engine>,
+    /// GPU adapter for `--backend gpu` (a name substring; default: `MEGALOOP_ADAPTER`,
+    /// else the best adapter).
     #[arg(long)]
     pub adapter: Option<String>,
     #[command(flatten)]
     pub timeout: TimeoutArgs,
 }
 
-/// A run configuration for `mode` on `backend` with the CLI's workgroup flags: an explicit
+impl BackendArgs {
+    /// The engine these flags name (`seed` completes `--backend sim-det`).
+    pub fn engine(&self, seed: u64) -> anyhow::Result<Engine> {
+        let engine = match &self.engine {
+            Some(engine) => engine.clone(),
+            None => self.backend.unwrap_or(BackendChoice::Sim).engine(seed, self.adapter.as_deref()),
+        };
+        anyhow::ensure!(
+            !matches!(engine, Engine::Planted { .. }),
+            "--engine {engine}: planted faults run under `conformance`, `diff` and `mutants`, which check what \
+             they change"
+        );
+        Ok(engine)
+    }
+}
+
+/// A run configuration for `mode` on `engine` with the CLI's workgroup flags: an explicit
 /// `--workgroups` wins; else the deterministic simulator gets 4 workgroups (every lane
-/// interleaves on one thread), the GPU the whole grid (`fit` caps persistent launches at the discovered
-/// co-resident count), and the parallel simulator the runner's default.
+/// interleaves on one thread), the parallel simulator the runner's default, and the GPU and
+/// external engines the whole grid (`fit` caps persistent launches at the co-resident count
+/// the backend reports).
 pub fn run_config(
     mode: Mode,
-    backend: BackendChoice,
+    engine: &Engine,
     workgroup_size: u32,
     workgroups: Option<u32>,
 ) -> anyhow::Result<RunConfig> {
     let mut config = RunConfig::new(mode);
     config.workgroup_size = workgroup_size_flag("--workgroup-size", workgroup_size)?;
-    match (workgroups, backend) {
+    match (workgroups, engine) {
         (Some(w), _) => config.max_workgroups = positive("--workgroups", w)?,
-        (None, BackendChoice::SimDet) => config.max_workgroups = 4,
-        (None, BackendChoice::Gpu) => config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS,
-        (None, BackendChoice::Sim) => {}
+        (None, Engine::SimDet { .. }) => config.max_workgroups = 4,
+        (None, Engine::SimParallel) => {}
+        (None, Engine::Gpu { .. } | Engine::External { .. } | Engine::Planted { .. }) => {
+            config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS
+        }
     }
     Ok(config)
 }
 
-/// Make the chosen backend (`--adapter` picks a GPU adapter by name) with the watchdog's
-/// `--timeout`.
-pub fn make_backend(target: &BackendArgs, seed: u64) -> anyhow::Result<Box<dyn Backend>> {
-    let timeout = target.timeout.duration()?;
-    let mut backend: Box<dyn Backend> = match target.backend {
-        BackendChoice::Sim => Box::new(SimBackend::new(Schedule::Parallel)),
-        BackendChoice::SimDet => Box::new(SimBackend::new(Schedule::Deterministic { seed })),
-        BackendChoice::Gpu => Box::new(megaloop_gpu::GpuBackend::new(target.adapter.as_deref())?),
-    };
-    backend.set_timeout(timeout);
+/// Make `engine`'s backend with the watchdog's `--timeout`.
+pub fn make_backend(engine: &Engine, timeout: &TimeoutArgs) -> anyhow::Result<Box<dyn Backend>> {
+    let mut backend = engine.backend().map_err(|e| anyhow::anyhow!("cannot start {engine}: {e}"))?;
+    backend.set_timeout(timeout.duration()?);
     Ok(backend)
 }
 

@@ -1,37 +1,47 @@
 //! `megaloop conformance`: run the conformance corpus (specs/vectors) on one or more
 //! engines: megaloop's own (`--backend`) and any named with `--engine` (an external
-//! runtime, `exec:COMMAND`). Writes JSON and JUnit reports on request. Exit 0 when every
+//! runtime, `exec:COMMAND` or `wgsl:FILE`). Writes JSON and JUnit reports on request. Exit 0 when every
 //! run passed, failed as its vector expects, or was declined by its engine (counted and
 //! listed as skipped), 1 otherwise, 2 on bad input.
 
-use crate::commands::common::{ReportFiles, TimeoutArgs};
+use crate::commands::common::{BackendChoice, ReportFiles, TimeoutArgs};
 use crate::commands::progress;
 use megaloop_conformance::engine::{Engine, Instance};
 use megaloop_conformance::vectors::{corpus_dir, filtered, junit, load_corpus, run_named, VectorResult, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Which engines run the corpus.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Which of megaloop's own engines run the corpus: one by its short name, or all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Which {
-    /// The parallel simulator.
-    Sim,
-    /// The deterministic simulator (`--seed`).
-    SimDet,
-    /// The GPU backend (`--adapter`).
-    Gpu,
-    /// All three.
+    /// One engine.
+    One(BackendChoice),
+    /// Every [`BackendChoice`].
     All,
+}
+
+impl std::str::FromStr for Which {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Which, String> {
+        if s == "all" {
+            return Ok(Which::All);
+        }
+        <BackendChoice as clap::ValueEnum>::from_str(s, false)
+            .map(Which::One)
+            .map_err(|_| format!("`{s}` is not sim, sim-det, gpu or all"))
+    }
 }
 
 /// Arguments of `megaloop conformance`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// megaloop's own engines to run (default: all, unless `--engine` names some).
-    #[arg(long, value_enum)]
+    /// megaloop's own engines to run: `sim`, `sim-det`, `gpu` or `all` (the default,
+    /// unless `--engine` names some).
+    #[arg(long)]
     backend: Option<Which>,
-    /// An engine to run, repeatable: `sim`, `sim-det:SEED`, `gpu`, `gpu:ADAPTER`, or
-    /// `exec:COMMAND` (an external runtime speaking the engine protocol, spec part 3).
+    /// An engine to run, repeatable: `sim`, `sim-det:SEED`, `gpu`, `gpu:ADAPTER`,
+    /// `exec:COMMAND` (an external runtime speaking the engine protocol, spec part 3) or
+    /// `wgsl:FILE` (a hand-written WGSL megakernel, spec 3.6).
     #[arg(long)]
     engine: Vec<Engine>,
     /// Only vectors whose name contains this (e.g. `opcode/`, `transition/illegal`).
@@ -65,14 +75,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     args.reports.create()?;
     let adapter_named = args.adapter.is_some() || std::env::var_os("MEGALOOP_ADAPTER").is_some();
-    let gpu = Engine::Gpu { adapter: args.adapter.clone() };
     let backend = args.backend.or(args.engine.is_empty().then_some(Which::All));
+    let own = |choices: &[BackendChoice]| -> Vec<Engine> {
+        choices.iter().map(|c| c.engine(args.seed, args.adapter.as_deref())).collect()
+    };
     let mut engines = match backend {
         None => vec![],
-        Some(Which::Sim) => vec![Engine::SimParallel],
-        Some(Which::SimDet) => vec![Engine::SimDet { seed: args.seed }],
-        Some(Which::Gpu) => vec![gpu],
-        Some(Which::All) => vec![Engine::SimParallel, Engine::SimDet { seed: args.seed }, gpu],
+        Some(Which::One(choice)) => own(&[choice]),
+        Some(Which::All) => own(<BackendChoice as clap::ValueEnum>::value_variants()),
     };
     engines.extend(args.engine.iter().cloned());
     // Every engine is started before any vector runs: a bad `--adapter` is an error at once.

@@ -11,6 +11,7 @@ use megaloop::host::Outcome;
 use megaloop::protocol::layout::{CTRL_DONE_COUNT, CTRL_FAULT_COUNT};
 use megaloop::protocol::layout::{MAX_TENANTS, PRIORITY_IDLE};
 use megaloop::protocol::Status;
+use megaloop_conformance::engine::Engine;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,18 +60,19 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mode: Mode = args.mode.into();
     let workgroup_size = args.workgroup_size.unwrap_or(megaloop::geometry::DEFAULT_WORKGROUP_SIZE);
-    let mut config = run_config(mode, args.target.backend, workgroup_size, args.workgroups)?;
+    let engine = args.target.engine(args.seed)?;
+    let mut config = run_config(mode, &engine, workgroup_size, args.workgroups)?;
     config.fuel = args.fuel;
     config.max_epochs = positive("--max-epochs", args.max_epochs)?;
     config.io_engine = args.io.into();
     if args.workload.builtin.as_deref() == Some("stream-checksum") {
-        return stream_checksum(&args, &config);
+        return stream_checksum(&args, &engine, &config);
     }
     if args.input.is_some() {
         bail!("--input is for --builtin stream-checksum");
     }
     let workload = args.workload.load()?;
-    let mut backend = make_backend(&args.target, args.seed)?;
+    let mut backend = make_backend(&engine, &args.target.timeout)?;
     // Progress over the slots runnable when the drain began (the first epoch's target):
     // how many have ended DONE or FAULT.
     let bar = progress::bar(0, "run");
@@ -115,9 +117,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// `run --builtin stream-checksum`: print `crc32 ` and the checksum in 8 hex digits (or
 /// JSON with `crc32`); an IO failure prints every failed request and exits 1.
-fn stream_checksum(args: &Args, config: &megaloop::host::runner::RunConfig) -> anyhow::Result<ExitCode> {
+fn stream_checksum(
+    args: &Args,
+    engine: &Engine,
+    config: &megaloop::host::runner::RunConfig,
+) -> anyhow::Result<ExitCode> {
     let Some(input) = &args.input else { bail!("--builtin stream-checksum needs --input FILE") };
-    let mut backend = make_backend(&args.target, args.seed)?;
+    let mut backend = make_backend(engine, &args.target.timeout)?;
     match stream::stream_checksum(input, args.chunk, backend.as_mut(), config) {
         Ok(report) => {
             if args.json {

@@ -259,14 +259,15 @@ fn binary(op: BinaryOp, l: Value, r: Value) -> Result<Value, String> {
         (B::Add, U32(a), U32(b)) => U32(a.wrapping_add(b)),
         (B::Sub, U32(a), U32(b)) => U32(a.wrapping_sub(b)),
         (B::Mul, U32(a), U32(b)) => U32(a.wrapping_mul(b)),
-        (B::Div, U32(a), U32(b)) => U32(if b == 0 { a } else { a / b }),
-        (B::Rem, U32(a), U32(b)) => U32(if b == 0 { 0 } else { a % b }),
+        (B::Div, U32(a), U32(b)) => U32(a.checked_div(b).unwrap_or(a)),
+        (B::Rem, U32(a), U32(b)) => U32(a.checked_rem(b).unwrap_or(0)),
         (B::Add, I32(a), I32(b)) => I32(a.wrapping_add(b)),
         (B::Sub, I32(a), I32(b)) => I32(a.wrapping_sub(b)),
         (B::Mul, I32(a), I32(b)) => I32(a.wrapping_mul(b)),
-        // `wrapping_div` gives i32::MIN for MIN / -1, `wrapping_rem` 0 for MIN % -1 (1.4).
-        (B::Div, I32(a), I32(b)) => I32(if b == 0 { a } else { a.wrapping_div(b) }),
-        (B::Rem, I32(a), I32(b)) => I32(if b == 0 { 0 } else { a.wrapping_rem(b) }),
+        // The checked forms fail for `x / 0` and for MIN / -1, whose results are `x` and
+        // MIN (so `a` both times), and for `x % 0` and MIN % -1, both 0 (1.4).
+        (B::Div, I32(a), I32(b)) => I32(a.checked_div(b).unwrap_or(a)),
+        (B::Rem, I32(a), I32(b)) => I32(a.checked_rem(b).unwrap_or(0)),
         (B::Add, F32(a), F32(b)) => F32(a + b),
         (B::Sub, F32(a), F32(b)) => F32(a - b),
         (B::Mul, F32(a), F32(b)) => F32(a * b),

@@ -485,9 +485,8 @@ impl Run<'_> {
             LaneIds { global: g, workgroup_size: self.workgroup_size, workgroups: self.lanes / self.workgroup_size };
         let mut interpreter = Interpreter::new(self.memory, self.buffer_names, lane, variables);
         let next = interpreter.run(&handler.body).and_then(|()| interpreter.variable(names::NEXT_STATUS));
-        let lane_may_end = [Status::Done, Status::WaitIo, Status::Yield, Status::Requeue, Status::Fault];
         s.next = match next {
-            Ok(Value::U32(w)) if lane_may_end.iter().any(|st| st.word() == w) => w,
+            Ok(Value::U32(w)) if Status::from_word(w).is_some_and(Status::is_handler_outcome) => w,
             Ok(_) => Status::Fault.word(),
             Err(e) => {
                 let _ = self.failure.set(format!("user handler `{}` (opcode {}): {e}", handler.name, handler.opcode));
