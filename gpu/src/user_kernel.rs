@@ -26,43 +26,40 @@ use std::time::Duration;
 /// The comment that starts the capabilities line.
 pub const CAPABILITIES_MARKER: &str = "// megaloop-engine:";
 
-/// The pipeline-overridable constants megaloop gives a hand-written kernel (each only
-/// when the kernel declares it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KernelConstant {
-    /// Lanes per workgroup (for `@workgroup_size(WORKGROUP_SIZE)`).
-    WorkgroupSize,
-    /// Ring slots.
-    Slots,
-    /// Heap words (`H` of 2.5).
-    HeapWords,
-    /// Observable words (`O` of 2.5).
-    Observables,
-    /// IO queue entries.
-    IoEntries,
+/// Declares [`KernelConstant`] with its `ALL` list and names from one list of variants,
+/// so no variant can be missing from either.
+macro_rules! kernel_constants {
+    ($($variant:ident => $name:literal: $doc:literal,)+) => {
+        /// The pipeline-overridable constants megaloop gives a hand-written kernel (each
+        /// only when the kernel declares it).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum KernelConstant {
+            $(#[doc = $doc] $variant,)+
+        }
+
+        impl KernelConstant {
+            /// Every constant.
+            pub const ALL: &'static [KernelConstant] = &[$(KernelConstant::$variant),+];
+
+            /// Its name in WGSL.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(KernelConstant::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+kernel_constants! {
+    WorkgroupSize => "WORKGROUP_SIZE": "Lanes per workgroup (for `@workgroup_size(WORKGROUP_SIZE)`).",
+    Slots => "SLOTS": "Ring slots.",
+    HeapWords => "HEAP_WORDS": "Heap words (`H` of 2.5).",
+    Observables => "OBSERVABLES": "Observable words (`O` of 2.5).",
+    IoEntries => "IO_ENTRIES": "IO queue entries.",
 }
 
 impl KernelConstant {
-    /// Every constant.
-    pub const ALL: [KernelConstant; 5] = [
-        KernelConstant::WorkgroupSize,
-        KernelConstant::Slots,
-        KernelConstant::HeapWords,
-        KernelConstant::Observables,
-        KernelConstant::IoEntries,
-    ];
-
-    /// Its name in WGSL.
-    pub fn name(self) -> &'static str {
-        match self {
-            KernelConstant::WorkgroupSize => "WORKGROUP_SIZE",
-            KernelConstant::Slots => "SLOTS",
-            KernelConstant::HeapWords => "HEAP_WORDS",
-            KernelConstant::Observables => "OBSERVABLES",
-            KernelConstant::IoEntries => "IO_ENTRIES",
-        }
-    }
-
     /// Its value for one epoch.
     pub fn value(self, kernel: &BuildOptions, geometry: &Geometry) -> u32 {
         match self {
@@ -133,7 +130,7 @@ impl UserKernel {
             }
         }
         let constants: Vec<KernelConstant> =
-            KernelConstant::ALL.into_iter().filter(|c| overrides.iter().any(|(n, _)| n == c.name())).collect();
+            KernelConstant::ALL.iter().copied().filter(|c| overrides.iter().any(|(n, _)| n == c.name())).collect();
         for (name, has_default) in &overrides {
             let given = constants.iter().any(|c| c.name() == name)
                 || capabilities.faults.iter().any(|f| fault_override(f) == *name);

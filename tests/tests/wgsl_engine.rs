@@ -115,7 +115,7 @@ fn the_example_kernels_constants_are_megaloops() {
     }
     assert!(checked >= 50, "only {checked} constants");
     // It declares every constant megaloop gives.
-    for c in KernelConstant::ALL {
+    for c in KernelConstant::ALL.iter() {
         assert!(wgsl.contains(&format!("override {}: u32", c.name())), "{}", c.name());
     }
 }
@@ -170,4 +170,14 @@ fn kernels_that_break_the_contract_are_refused_with_the_reason() {
     assert!("wgsl:k.wgsl+trusting-claim"
         .parse::<Engine>()
         .is_ok_and(|e| e == engine(Path::new("k.wgsl+trusting-claim"))));
+}
+
+/// Spec 3.6 names every constant megaloop gives a kernel.
+#[test]
+fn the_spec_names_every_kernel_constant() {
+    let spec = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs/protocol.md")).unwrap();
+    let section = spec.split("### 3.6").nth(1).expect("spec 3.6");
+    for c in KernelConstant::ALL.iter() {
+        assert!(section.contains(&format!("`{}`", c.name())), "spec 3.6 does not name `{}`", c.name());
+    }
 }
