@@ -90,6 +90,7 @@ const OP_SHUTDOWN: u32 = 4294967295u;
 const MEMCPY_MAX_WORDS: u32 = 1024u;
 const PACKED_MAX_OPS: u32 = 5u;
 const PACKED_ADDR_LIMIT: u32 = 16777216u;
+const PACKED_OP_SHIFT: u32 = 24u;
 
 fn arg(base: u32, k: u32) -> u32 {
     return atomicLoad(&ring_buffer[base + SLOT_ARG0 + k]);
@@ -172,7 +173,7 @@ fn packed(base: u32) -> u32 {
     }
     for (var k = 0u; k < n; k++) {
         let head = arg(base, 1u + 2u * k);
-        if (head >> 24u) > OP_ATOMIC_ADD || (head & (PACKED_ADDR_LIMIT - 1u)) >= HEAP_WORDS {
+        if (head >> PACKED_OP_SHIFT) > OP_ATOMIC_ADD || (head & (PACKED_ADDR_LIMIT - 1u)) >= HEAP_WORDS {
             return STATUS_FAULT;
         }
     }
@@ -180,9 +181,9 @@ fn packed(base: u32) -> u32 {
         let head = arg(base, 1u + 2u * k);
         let value = arg(base, 2u + 2u * k);
         let addr = head & (PACKED_ADDR_LIMIT - 1u);
-        if (head >> 24u) == OP_STORE_U32 {
+        if (head >> PACKED_OP_SHIFT) == OP_STORE_U32 {
             atomicStore(&heap[addr], value);
-        } else if (head >> 24u) == OP_ATOMIC_ADD {
+        } else if (head >> PACKED_OP_SHIFT) == OP_ATOMIC_ADD {
             atomicAdd(&heap[addr], value);
         }
     }

@@ -131,7 +131,11 @@ impl GpuBackend {
         if let Some(w) = self.progress_width {
             return Ok(w);
         }
-        let w = occupancy::progress_width(&self.dev, self.caps.max_invocations_per_workgroup.min(256), self.timeout)?;
+        let w = occupancy::progress_width(
+            &self.dev,
+            self.caps.max_invocations_per_workgroup.min(megaloop::ir::validate::MAX_WORKGROUP_SIZE),
+            self.timeout,
+        )?;
         self.progress_width = Some(w);
         Ok(w)
     }

@@ -436,6 +436,13 @@ fn helpers(program: &ValidProgram) -> String {
     });
     let mut h = String::new();
     h.push_str(SEMANTIC_HELPERS);
+    // A lane that leaves a loop out of fuel or cut off: one outcome entry, while there is room.
+    let _ = writeln!(
+        h,
+        "fn ml_report(lane: u32, what: u32) {{\n    let k = atomicAdd(&ml_outcome[0], 1u);\n    \
+         if (k < {OUTCOME_ENTRIES}u) {{\n        atomicStore(&ml_outcome[1u + 2u * k], lane);\n        \
+         atomicStore(&ml_outcome[2u + 2u * k], what);\n    }}\n}}"
+    );
     for b in &program.buffers {
         let (n, w) = (&b.name, b.words);
         let _ = writeln!(
@@ -528,13 +535,6 @@ fn ml_f32_to_i32(x: f32) -> i32 {
         return 2147483647i;
     }
     return i32(x);
-}
-fn ml_report(lane: u32, what: u32) {
-    let k = atomicAdd(&ml_outcome[0], 1u);
-    if (k < 1024u) {
-        atomicStore(&ml_outcome[1u + 2u * k], lane);
-        atomicStore(&ml_outcome[2u + 2u * k], what);
-    }
 }
 
 ";

@@ -14,6 +14,7 @@ use crate::mask::Mask;
 use crate::memory::Memory;
 use crate::sync::Ordering::Relaxed;
 use megaloop::host::ExhaustedLane;
+use megaloop::ir::validate::MAX_WORKGROUP_SIZE;
 use megaloop::ir::{AtomicOp, Builtin};
 
 /// Scheduling hooks. The defaults do nothing and compile away.
@@ -148,7 +149,7 @@ pub fn conv(c: Conv, a: u32) -> u32 {
 /// `regs[d] = f(regs[a], regs[b])` over `w` lanes (registers are `w`-word rows).
 #[inline(always)]
 fn map2(regs: &mut [u32], w: usize, d: usize, a: usize, b: usize, f: impl Fn(u32, u32) -> u32) {
-    let mut out = [0u32; 256];
+    let mut out = [0u32; MAX_WORKGROUP_SIZE as usize];
     for ((o, &x), &y) in out[..w].iter_mut().zip(&regs[a * w..a * w + w]).zip(&regs[b * w..b * w + w]) {
         *o = f(x, y);
     }
@@ -158,7 +159,7 @@ fn map2(regs: &mut [u32], w: usize, d: usize, a: usize, b: usize, f: impl Fn(u32
 /// `regs[d] = f(regs[a])` over `w` lanes.
 #[inline(always)]
 fn map1(regs: &mut [u32], w: usize, d: usize, a: usize, f: impl Fn(u32) -> u32) {
-    let mut out = [0u32; 256];
+    let mut out = [0u32; MAX_WORKGROUP_SIZE as usize];
     for (o, &x) in out[..w].iter_mut().zip(&regs[a * w..a * w + w]) {
         *o = f(x);
     }

@@ -10,7 +10,7 @@ use crate::ir::{AtomicOp, Block, Expr};
 use crate::protocol::io_queue::IO_STATUS_REQUESTED;
 use crate::protocol::layout::*;
 use crate::protocol::opcode::{BuiltinOp, ATOMIC_ADD, MEMCPY_MAX_WORDS, STORE_U32};
-use crate::protocol::packed::{PACKED_ADDR_LIMIT, PACKED_MAX_OPS};
+use crate::protocol::packed::{PACKED_ADDR_LIMIT, PACKED_MAX_OPS, PACKED_OP_SHIFT};
 use crate::protocol::Status;
 
 fn u(v: u32) -> Expr {
@@ -107,7 +107,7 @@ fn packed_body(opts: &BuildOptions) -> Block {
         vec![
             let_u32("ml_head", head),
             if_(
-                (Expr::var("ml_head") >> u(24))
+                (Expr::var("ml_head") >> u(PACKED_OP_SHIFT))
                     .gt(u(ATOMIC_ADD))
                     .or((Expr::var("ml_head") & u(PACKED_ADDR_LIMIT - 1)).ge(u(opts.heap_words))),
                 vec![assign("ml_ok", Expr::u32(0))],
@@ -123,7 +123,7 @@ fn packed_body(opts: &BuildOptions) -> Block {
             let_u32("ml_head", head),
             let_u32("ml_addr", Expr::var("ml_head") & u(PACKED_ADDR_LIMIT - 1)),
             let_u32("ml_value", value),
-            let_u32("ml_sub", Expr::var("ml_head") >> u(24)),
+            let_u32("ml_sub", Expr::var("ml_head") >> u(PACKED_OP_SHIFT)),
             if_else(
                 Expr::var("ml_sub").eq(u(STORE_U32)),
                 vec![store(HEAP, Expr::var("ml_addr"), Expr::var("ml_value"))],

@@ -15,7 +15,7 @@ use crate::protocol::debug_log::DebugLog;
 use crate::protocol::layout::*;
 use crate::protocol::replay::{RingLog, RingLogRecord};
 use crate::protocol::ring::{decode_ring, host_action, publish, publish_batch, slot_status, Slot};
-use crate::protocol::{Action, CodecError, Status};
+use crate::protocol::{Action, CodecError, Status, STATUS_COUNT};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -211,7 +211,8 @@ impl Ring {
     ) -> Result<usize, HostError> {
         let fence = publish_batch(&mut self.buffers[RING], start, slots, tenant, sequence)?;
         for index in start..=fence {
-            let words = Slot::decode(index, &self.buffers[RING][index * 16..index * 16 + 16])?;
+            let base = index * SLOT_WORDS as usize;
+            let words = Slot::decode(index, &self.buffers[RING][base..base + SLOT_WORDS as usize])?;
             self.log.records.push(RingLogRecord { epoch: self.epoch, slot: index as u32, words });
         }
         Ok(fence)
@@ -260,8 +261,8 @@ impl Ring {
     }
 
     /// Slots per status (indexed by status word).
-    pub fn status_counts(&self) -> Result<[u32; 8], HostError> {
-        let mut counts = [0u32; 8];
+    pub fn status_counts(&self) -> Result<[u32; STATUS_COUNT], HostError> {
+        let mut counts = [0u32; STATUS_COUNT];
         for i in 0..self.opts.slots as usize {
             counts[slot_status(&self.buffers[RING], i)?.word() as usize] += 1;
         }

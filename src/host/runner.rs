@@ -44,7 +44,7 @@ impl RunConfig {
         let max_workgroups = if mode.is_persistent() { 4 } else { crate::geometry::MAX_WORKGROUPS };
         RunConfig {
             mode,
-            workgroup_size: 64,
+            workgroup_size: crate::geometry::DEFAULT_WORKGROUP_SIZE,
             max_workgroups,
             fuel: None,
             max_epochs: 256,

@@ -22,7 +22,7 @@ pub mod ring;
 pub mod status;
 
 pub use error::CodecError;
-pub use status::{transition, Action, Status};
+pub use status::{transition, Action, Status, STATUS_COUNT};
 
 #[cfg(test)]
 mod tests;

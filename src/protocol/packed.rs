@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 /// Most sub-operations in one packed slot.
 pub const PACKED_MAX_OPS: u32 = 5;
 /// Addresses must be below this.
-pub const PACKED_ADDR_LIMIT: u32 = 1 << 24;
+pub const PACKED_ADDR_LIMIT: u32 = 1 << PACKED_OP_SHIFT;
+/// A sub-operation's head word is `opcode << PACKED_OP_SHIFT | addr`.
+pub const PACKED_OP_SHIFT: u32 = 24;
 
 /// One packed sub-operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +53,7 @@ pub fn encode_packed(ops: &[PackedOp]) -> Result<[u32; 12], CodecError> {
         if op.addr >= PACKED_ADDR_LIMIT {
             return Err(CodecError::Packed(format!("sub-operation {k}: address {} is not below 2^24", op.addr)));
         }
-        args[1 + 2 * k] = op.opcode << 24 | op.addr;
+        args[1 + 2 * k] = op.opcode << PACKED_OP_SHIFT | op.addr;
         args[2 + 2 * k] = op.value;
     }
     Ok(args)
@@ -66,7 +68,7 @@ pub fn decode_packed(args: &[u32; 12]) -> Result<Vec<PackedOp>, CodecError> {
     (0..count as usize)
         .map(|k| {
             let head = args[1 + 2 * k];
-            let opcode = head >> 24;
+            let opcode = head >> PACKED_OP_SHIFT;
             if !packable(opcode) {
                 return Err(CodecError::Packed(format!("sub-operation {k}: opcode {opcode} cannot be packed")));
             }

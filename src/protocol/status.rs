@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// How many statuses there are (the status words are `0..STATUS_COUNT`).
+pub const STATUS_COUNT: usize = 8;
+
 /// The status word of a ring slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -28,8 +31,8 @@ pub enum Status {
 }
 
 impl Status {
-    /// Every status, by value.
-    pub const ALL: [Status; 8] = [
+    /// Every status, in wire order (status `s` is `ALL[s]`).
+    pub const ALL: [Status; STATUS_COUNT] = [
         Status::Empty,
         Status::Published,
         Status::Claimed,

@@ -4,6 +4,7 @@
 //! [`Backend`] and returns a message saying what differed.
 
 use megaloop::builder::{Mode, UserHandler};
+use megaloop::host::io::buffer_index::CONTROL;
 use megaloop::host::ring::Ring;
 use megaloop::host::runner::{prepare, run_workload, RunConfig, WorkloadRun};
 use megaloop::host::workload::{FileSpec, HeapInit, OpcodeSpec, SlotSpec, TenantSpec, Workload};
@@ -69,7 +70,7 @@ pub fn opcode_effects(backend: &mut dyn Backend, mode: Mode) -> Check {
     ])
     .map_err(|e| e.to_string())?;
     let mut packed_bad = packed_ok;
-    packed_bad[5] = (MEMCPY << 24) | 42;
+    packed_bad[5] = (MEMCPY << megaloop::protocol::packed::PACKED_OP_SHIFT) | 42;
     let mut w = workload(
         "opcodes",
         vec![
@@ -288,7 +289,7 @@ pub fn drain_target_and_fuel(backend: &mut dyn Backend, mode: Mode) -> Check {
     config.fuel = Some(50);
     let p = prepare(&workload("fuel", slots), &config, backend).map_err(|e| e.to_string())?;
     let mut buffers = p.ring.buffers().to_vec();
-    buffers[0][CTRL_DRAIN_TARGET as usize] = 10_000;
+    buffers[CONTROL][CTRL_DRAIN_TARGET as usize] = 10_000;
     let report = backend.run(p.ring.program(), p.geometry, &mut buffers, None).map_err(|e| e.to_string())?;
     let lanes = p.geometry.lanes() as usize;
     match &report.outcome {
@@ -297,8 +298,8 @@ pub fn drain_target_and_fuel(backend: &mut dyn Backend, mode: Mode) -> Check {
             return Err(format!("unreachable drain target: expected all {lanes} lanes out of fuel, got {other:?}"))
         }
     }
-    expect_eq!("FUEL_EXHAUSTED word", buffers[0][CTRL_FUEL_EXHAUSTED as usize], lanes as u32);
-    expect_eq!("slots settled anyway", buffers[0][CTRL_SETTLED as usize], 90);
+    expect_eq!("FUEL_EXHAUSTED word", buffers[CONTROL][CTRL_FUEL_EXHAUSTED as usize], lanes as u32);
+    expect_eq!("slots settled anyway", buffers[CONTROL][CTRL_SETTLED as usize], 90);
     Ok(())
 }
 

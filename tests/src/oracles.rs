@@ -200,7 +200,7 @@ fn take(u: &mut Unstructured) -> u32 {
 pub fn stream_case(data: &[u8]) -> Case {
     let mut u = Unstructured::new(data);
     let head = take(&mut u);
-    let mode = Mode::ALL[(head % 4) as usize];
+    let mode = Mode::ALL[head as usize % Mode::ALL.len()];
     let masks = take(&mut u);
     let tenants = (0..4).map(|id| TenantSpec { id, mask: (masks >> (8 * id)) & 0xFF }).collect();
     let mut slots = Vec::new();

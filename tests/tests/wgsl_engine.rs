@@ -9,7 +9,7 @@ use megaloop::builder::Mode;
 use megaloop::protocol::io_queue::IO_STATUS_REQUESTED;
 use megaloop::protocol::layout::LAYOUT;
 use megaloop::protocol::opcode::{BuiltinOp, MEMCPY_MAX_WORDS};
-use megaloop::protocol::packed::{PACKED_ADDR_LIMIT, PACKED_MAX_OPS};
+use megaloop::protocol::packed::{PACKED_ADDR_LIMIT, PACKED_MAX_OPS, PACKED_OP_SHIFT};
 use megaloop::protocol::Status;
 use megaloop_conformance::engine::{Engine, External, Instance};
 use megaloop_conformance::mutants::{run_mutants, Mutant};
@@ -103,6 +103,7 @@ fn the_example_kernels_constants_are_megaloops() {
         ("MEMCPY_MAX_WORDS".to_string(), MEMCPY_MAX_WORDS),
         ("PACKED_MAX_OPS".to_string(), PACKED_MAX_OPS),
         ("PACKED_ADDR_LIMIT".to_string(), PACKED_ADDR_LIMIT),
+        ("PACKED_OP_SHIFT".to_string(), PACKED_OP_SHIFT),
     ]);
     let mut checked = 0;
     for line in wgsl.lines().filter_map(|l| l.strip_prefix("const ")) {

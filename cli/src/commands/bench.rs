@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     repeat: u32,
     /// Lanes per workgroup.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = megaloop::geometry::DEFAULT_WORKGROUP_SIZE)]
     workgroup_size: u32,
     /// Most workgroups in persistent modes.
     #[arg(long)]
@@ -238,7 +238,8 @@ fn baseline(gpu: &mut megaloop_gpu::GpuBackend, slots: u32, repeat: u32) -> anyh
     for rep in 0..=repeat {
         let mut buffers = ring.buffers().to_vec();
         let report = gpu.run_dispatches(&program, geometry, &mut buffers, slots)?;
-        let done = buffers[0][megaloop::protocol::layout::CTRL_DONE_COUNT as usize];
+        let done =
+            buffers[megaloop::host::io::buffer_index::CONTROL][megaloop::protocol::layout::CTRL_DONE_COUNT as usize];
         ensure!(done == slots, "the baseline completed {done} of {slots} slots: not a valid measurement");
         if rep == 0 {
             continue;

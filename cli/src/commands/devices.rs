@@ -9,7 +9,7 @@ use std::process::ExitCode;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Also open each adapter and discover co-resident workgroups of this size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = megaloop::geometry::DEFAULT_WORKGROUP_SIZE)]
     workgroup_size: u32,
     /// Skip occupancy discovery (no device is opened).
     #[arg(long)]

@@ -149,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let case = case.unwrap_or_else(|| Case {
             seed: None,
             mode: modes[0],
-            workgroup_size: 64,
+            workgroup_size: megaloop::geometry::DEFAULT_WORKGROUP_SIZE,
             workgroups: 4,
             workload: workload.clone(),
             initial_status: vec![],

@@ -10,7 +10,7 @@ use megaloop::host::stream::{self, StreamError, StreamReport};
 use megaloop::host::Outcome;
 use megaloop::protocol::layout::{CTRL_DONE_COUNT, CTRL_FAULT_COUNT};
 use megaloop::protocol::layout::{MAX_TENANTS, PRIORITY_IDLE};
-use megaloop::protocol::Status;
+use megaloop::protocol::{Status, STATUS_COUNT};
 use megaloop_conformance::engine::Engine;
 use serde_json::json;
 use std::path::PathBuf;
@@ -185,13 +185,13 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
     let denied = slots.iter().filter(|s| s.status == Status::Published && !control.tenant_authorised(s.tenant)).count();
     let settled: u64 = run.epochs.iter().map(|e| u64::from(e.settled)).sum();
     let elapsed = run.elapsed.as_secs_f64();
-    let mut per_tenant = std::collections::BTreeMap::<u32, [u32; 8]>::new();
+    let mut per_tenant = std::collections::BTreeMap::<u32, [u32; STATUS_COUNT]>::new();
     let mut per_priority = [[0u32; 8]; 5];
     for s in &slots {
         per_tenant.entry(s.tenant).or_default()[s.status.word() as usize] += 1;
         per_priority[s.priority.min(PRIORITY_IDLE) as usize][s.status.word() as usize] += 1;
     }
-    let by_status = |c: &[u32; 8]| -> serde_json::Value {
+    let by_status = |c: &[u32; STATUS_COUNT]| -> serde_json::Value {
         Status::ALL
             .iter()
             .filter(|s| c[s.word() as usize] > 0)

@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     slots: u32,
     /// Lanes per workgroup.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = megaloop::geometry::DEFAULT_WORKGROUP_SIZE)]
     workgroup_size: u32,
     /// Read back only the control buffer.
     #[arg(long)]

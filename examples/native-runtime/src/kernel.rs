@@ -11,7 +11,7 @@ use megaloop::host::{ExhaustedLane, Outcome};
 use megaloop::protocol::io_queue::IO_STATUS_REQUESTED;
 use megaloop::protocol::layout::*;
 use megaloop::protocol::opcode::*;
-use megaloop::protocol::packed::{PACKED_ADDR_LIMIT, PACKED_MAX_OPS};
+use megaloop::protocol::packed::{PACKED_ADDR_LIMIT, PACKED_MAX_OPS, PACKED_OP_SHIFT};
 use megaloop::protocol::Status;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
@@ -451,12 +451,12 @@ impl Run<'_> {
         }
         let sub = |k: u32| (self.arg(s, 1 + 2 * k), self.arg(s, 2 + 2 * k));
         let addr = |head: u32| head & (PACKED_ADDR_LIMIT - 1);
-        if (0..n).any(|k| sub(k).0 >> 24 > ATOMIC_ADD || addr(sub(k).0) >= heap) {
+        if (0..n).any(|k| sub(k).0 >> PACKED_OP_SHIFT > ATOMIC_ADD || addr(sub(k).0) >= heap) {
             return false;
         }
         for k in 0..n {
             let (head, value) = sub(k);
-            match head >> 24 {
+            match head >> PACKED_OP_SHIFT {
                 STORE_U32 => self.memory.store(HEAP, addr(head), value),
                 ATOMIC_ADD => {
                     self.memory.add(HEAP, addr(head), value);

@@ -82,7 +82,7 @@ pub enum StreamError {
         /// Epochs run for that wave.
         epochs: usize,
         /// Status counts of the ring.
-        counts: [u32; 8],
+        counts: [u32; crate::protocol::STATUS_COUNT],
     },
     /// The host or backend failed.
     #[error(transparent)]

@@ -9,7 +9,7 @@ use super::layout::*;
 use megaloop::host::workload::{generated_bytes, FileSpec, HeapInit, OpcodeSpec, SlotSpec, TenantSpec, Workload};
 use megaloop::protocol::layout::{DEBUG_RECORDS, DEFAULT_OBSERVABLES};
 use megaloop::protocol::opcode::*;
-use megaloop::protocol::packed::PackedOp;
+use megaloop::protocol::packed::{PackedOp, PACKED_OP_SHIFT};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -138,7 +138,7 @@ impl SlotPlan {
                 }
                 let mut args = vec![packed.len() as u32];
                 for op in &packed {
-                    args.extend([op.opcode << 24 | op.addr, op.value]);
+                    args.extend([op.opcode << PACKED_OP_SHIFT | op.addr, op.value]);
                 }
                 match bad {
                     3 => args[0] = 0,
