@@ -441,7 +441,7 @@ fn helpers(program: &ValidProgram) -> String {
         h,
         "fn ml_report(lane: u32, what: u32) {{\n    let k = atomicAdd(&ml_outcome[0], 1u);\n    \
          if (k < {OUTCOME_ENTRIES}u) {{\n        atomicStore(&ml_outcome[1u + 2u * k], lane);\n        \
-         atomicStore(&ml_outcome[2u + 2u * k], what);\n    }}\n}}"
+         atomicStore(&ml_outcome[2u + 2u * k], what);\n    }}\n}}\n"
     );
     for b in &program.buffers {
         let (n, w) = (&b.name, b.words);
@@ -536,5 +536,4 @@ fn ml_f32_to_i32(x: f32) -> i32 {
     }
     return i32(x);
 }
-
 ";
