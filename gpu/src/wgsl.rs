@@ -408,19 +408,7 @@ impl Lowerer {
 }
 
 fn atomic_helper(op: AtomicOp) -> &'static str {
-    match op {
-        AtomicOp::Load => "atomic_load",
-        AtomicOp::Store => "atomic_store",
-        AtomicOp::Add => "atomic_add",
-        AtomicOp::Sub => "atomic_sub",
-        AtomicOp::And => "atomic_and",
-        AtomicOp::Or => "atomic_or",
-        AtomicOp::Xor => "atomic_xor",
-        AtomicOp::Min => "atomic_min",
-        AtomicOp::Max => "atomic_max",
-        AtomicOp::Exchange => "atomic_exchange",
-        AtomicOp::CompareExchange => "atomic_compare_exchange",
-    }
+    op.sig().name
 }
 
 /// The bounds-checked helpers each buffer needs, and the semantic helpers.

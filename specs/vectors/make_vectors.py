@@ -6,8 +6,12 @@ DATA=bytes((i*37+11)%256 for i in range(64))
 open(ROOT+'/data/bytes-64.bin','wb').write(DATA)
 def word(off): return struct.unpack('<I', DATA[off:off+4])[0]
 
-NOP,STORE,ADD,LOAD,CAS,MEMCPY,FENCE=0,1,2,3,4,5,7
-LOAD_MISS,PRINTF,PACKED,SHUTDOWN=0xFFFD,0xFFFE,0x80000001,0xFFFFFFFF
+# The opcodes, read from their one definition (src/protocol/opcode.rs).
+import re
+OPCODES={n:int(v.replace("_",""),0) for n,v in re.findall(r"pub const (\w+): u32 = (0x[0-9A-Fa-f_]+|\d+);",
+         open(os.path.join(ROOT,"..","..","src","protocol","opcode.rs")).read())}
+NOP,STORE,ADD,LOAD,CAS,MEMCPY,FENCE=(OPCODES[n] for n in ["NOP","STORE_U32","ATOMIC_ADD","LOAD_U32","COMPARE_SWAP","MEMCPY","BATCH_FENCE"])
+LOAD_MISS,PRINTF,PACKED,SHUTDOWN=(OPCODES[n] for n in ["LOAD_MISS","PRINTF","PACKED_SLOT","SHUTDOWN"])
 TEN=[{"id":0,"mask":1},{"id":1,"mask":1},{"id":2,"mask":0}]
 def slot(op,args=(),tenant=0,priority=2): return {"opcode":op,"tenant":tenant,"priority":priority,"args":list(args)}
 def wl(name,slots,heap_init=(),files=(),handlers=(),heap_words=256,tenants=TEN):

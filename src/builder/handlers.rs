@@ -7,7 +7,7 @@ use crate::builder::names::{self, buffers::*};
 use crate::builder::BuildOptions;
 use crate::ir::build::stmt::*;
 use crate::ir::{AtomicOp, Block, Expr};
-use crate::protocol::io_queue::IO_STATUS_REQUESTED;
+use crate::protocol::layout::IO_STATUS_REQUESTED;
 use crate::protocol::layout::*;
 use crate::protocol::opcode::{BuiltinOp, ATOMIC_ADD, MEMCPY_MAX_WORDS, STORE_U32};
 use crate::protocol::packed::{PACKED_ADDR_LIMIT, PACKED_MAX_OPS, PACKED_OP_SHIFT};

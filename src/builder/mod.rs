@@ -39,6 +39,7 @@ pub const DEFAULT_FUEL: u32 = 1 << 16;
 
 /// Execution mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// One pass.

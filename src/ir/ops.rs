@@ -15,6 +15,8 @@ pub enum TypeClass {
     Integer,
     /// u32, i32 or f32.
     Numeric,
+    /// The signed types: i32 or f32.
+    Signed,
     /// bool only.
     Bool,
     /// Any scalar type.
@@ -29,6 +31,7 @@ impl TypeClass {
         match self {
             TypeClass::Integer => ty.is_integer(),
             TypeClass::Numeric => ty.is_numeric(),
+            TypeClass::Signed => matches!(ty, ScalarType::I32 | ScalarType::F32),
             TypeClass::Bool => ty == ScalarType::Bool,
             TypeClass::Any => true,
             TypeClass::U32 => ty == ScalarType::U32,
@@ -40,6 +43,7 @@ impl TypeClass {
         match self {
             TypeClass::Integer => "u32 or i32",
             TypeClass::Numeric => "u32, i32 or f32",
+            TypeClass::Signed => "i32 or f32",
             TypeClass::Bool => "bool",
             TypeClass::Any => "any scalar",
             TypeClass::U32 => "u32",
@@ -49,6 +53,7 @@ impl TypeClass {
 
 /// Unary operations (pure).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum UnaryOp {
@@ -76,7 +81,7 @@ impl UnaryOp {
     /// The op's signature.
     pub fn sig(self) -> UnarySig {
         match self {
-            UnaryOp::Neg => UnarySig { name: "neg", operand: TypeClass::Numeric },
+            UnaryOp::Neg => UnarySig { name: "neg", operand: TypeClass::Signed },
             UnaryOp::Not => UnarySig { name: "not", operand: TypeClass::Bool },
             UnaryOp::BitNot => UnarySig { name: "bit_not", operand: TypeClass::Integer },
         }
@@ -84,15 +89,13 @@ impl UnaryOp {
 
     /// Whether the op accepts this operand type (u32 negation is not allowed, as in WGSL).
     pub fn accepts(self, ty: ScalarType) -> bool {
-        match self {
-            UnaryOp::Neg => matches!(ty, ScalarType::I32 | ScalarType::F32),
-            UnaryOp::Not | UnaryOp::BitNot => self.sig().operand.contains(ty),
-        }
+        self.sig().operand.contains(ty)
     }
 }
 
 /// Binary operations (pure).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum BinaryOp {
@@ -254,6 +257,7 @@ impl BinaryOp {
 
 /// Atomic read-modify-write operations on one u32 word of a buffer. All are relaxed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum AtomicOp {
@@ -333,6 +337,7 @@ impl AtomicOp {
 
 /// Built-in invocation values, all u32, over a one-dimensional grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum Builtin {

@@ -9,6 +9,7 @@ use std::fmt;
 
 /// The scalar types of the IR. There are no vectors, pointers or aggregates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum ScalarType {

@@ -4,13 +4,6 @@ use crate::protocol::error::CodecError;
 use crate::protocol::layout::*;
 use serde::{Deserialize, Serialize};
 
-/// IO entry status: free.
-pub const IO_STATUS_EMPTY: u32 = 0;
-/// IO entry status: requested by a lane.
-pub const IO_STATUS_REQUESTED: u32 = 1;
-/// IO entry status: taken by the host.
-pub const IO_STATUS_IN_SERVICE: u32 = 2;
-
 /// The operation of an IO entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

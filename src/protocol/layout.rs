@@ -134,10 +134,30 @@ pub const IO_OP_READ: u32 = 1;
 pub const IO_OP_WRITE: u32 = 2;
 /// IO op: fence.
 pub const IO_OP_FENCE: u32 = 3;
+/// IO entry status: free.
+pub const IO_STATUS_EMPTY: u32 = 0;
+/// IO entry status: requested by a lane.
+pub const IO_STATUS_REQUESTED: u32 = 1;
+/// IO entry status: taken by the host.
+pub const IO_STATUS_IN_SERVICE: u32 = 2;
 /// IO status: completed.
 pub const IO_STATUS_OK: u32 = 0x10;
 /// IO status: failed.
 pub const IO_STATUS_ERROR: u32 = 0x11;
+/// IO error code (BYTE_COUNT of an ERROR completion, 2.8): the file handle is not registered.
+pub const IO_ERROR_BAD_HANDLE: u32 = 1;
+/// IO error code (BYTE_COUNT of an ERROR completion, 2.8): a READ's offset is past the end of the file.
+pub const IO_ERROR_OFFSET_PAST_END: u32 = 2;
+/// IO error code (BYTE_COUNT of an ERROR completion, 2.8): the operating system failed the request, or the handle's file could not be opened.
+pub const IO_ERROR_OS_ERROR: u32 = 3;
+/// IO error code (BYTE_COUNT of an ERROR completion, 2.8): the heap range is outside the heap.
+pub const IO_ERROR_BAD_DESTINATION: u32 = 4;
+/// IO error code (BYTE_COUNT of an ERROR completion, 2.8): OP_TYPE is not READ, WRITE or FENCE.
+pub const IO_ERROR_UNSUPPORTED_OP: u32 = 5;
+/// IO error code (BYTE_COUNT of an ERROR completion, 2.8): a WRITE to a file registered read-only.
+pub const IO_ERROR_NOT_WRITABLE: u32 = 6;
+/// IO error code (BYTE_COUNT of an ERROR completion, 2.8): between epochs, the entry does not match its tagged slot.
+pub const IO_ERROR_MISMATCHED_ENTRY: u32 = 7;
 
 /// Priority: critical.
 pub const PRIORITY_CRITICAL: u32 = 0;
@@ -244,8 +264,19 @@ layout_table! {
         IO_OP_READ => "op: read",
         IO_OP_WRITE => "op: write",
         IO_OP_FENCE => "op: fence",
+        IO_STATUS_EMPTY => "status: free",
+        IO_STATUS_REQUESTED => "status: requested by a lane",
+        IO_STATUS_IN_SERVICE => "status: taken by the host",
         IO_STATUS_OK => "status: ok",
         IO_STATUS_ERROR => "status: error";
+    "io error codes":
+        IO_ERROR_BAD_HANDLE => "the file handle is not registered",
+        IO_ERROR_OFFSET_PAST_END => "a READ's offset is past the end of the file",
+        IO_ERROR_OS_ERROR => "the operating system failed the request, or the handle's file could not be opened",
+        IO_ERROR_BAD_DESTINATION => "the heap range is outside the heap",
+        IO_ERROR_UNSUPPORTED_OP => "OP_TYPE is not READ, WRITE or FENCE",
+        IO_ERROR_NOT_WRITABLE => "a WRITE to a file registered read-only",
+        IO_ERROR_MISMATCHED_ENTRY => "between epochs, the entry does not match its tagged slot";
     "priority":
         PRIORITY_CRITICAL => "critical",
         PRIORITY_HIGH => "high",

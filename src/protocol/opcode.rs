@@ -31,6 +31,7 @@ pub const MEMCPY_MAX_WORDS: u32 = 1024;
 
 /// The built-in opcodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BuiltinOp {
     /// [`NOP`]

@@ -9,6 +9,7 @@ pub const STATUS_COUNT: usize = 8;
 
 /// The status word of a ring slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[repr(u32)]
 pub enum Status {
@@ -81,6 +82,7 @@ impl fmt::Display for Status {
 
 /// Who changes a slot's status, and how.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(strum::VariantArray))]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Host: write a new slot (EMPTY), or give a parked slot another turn

@@ -370,3 +370,23 @@ fn spec_documents_every_layout_constant() {
         assert!(spec.contains(&row), "specs/protocol.md lacks the row {row}");
     }
 }
+
+/// Every hand-written `ALL` list of an op table or protocol enum holds every variant, in
+/// declaration order (test builds derive the variant list).
+#[test]
+fn every_all_list_is_complete() {
+    use crate::builder::Mode;
+    use crate::ir::{AtomicOp, BinaryOp, Builtin, ScalarType, UnaryOp};
+    use crate::protocol::opcode::BuiltinOp;
+    use crate::protocol::Action;
+    use strum::VariantArray;
+    assert_eq!(UnaryOp::ALL.as_slice(), UnaryOp::VARIANTS);
+    assert_eq!(BinaryOp::ALL.as_slice(), BinaryOp::VARIANTS);
+    assert_eq!(AtomicOp::ALL.as_slice(), AtomicOp::VARIANTS);
+    assert_eq!(Builtin::ALL.as_slice(), Builtin::VARIANTS);
+    assert_eq!(ScalarType::ALL.as_slice(), ScalarType::VARIANTS);
+    assert_eq!(Mode::ALL.as_slice(), Mode::VARIANTS);
+    assert_eq!(BuiltinOp::ALL.as_slice(), BuiltinOp::VARIANTS);
+    assert_eq!(Status::ALL.as_slice(), Status::VARIANTS);
+    assert_eq!(Action::ALL.as_slice(), Action::VARIANTS);
+}

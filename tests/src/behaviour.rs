@@ -316,7 +316,6 @@ fn scratch(name: &str) -> std::path::PathBuf {
 /// refused by the lane before any request; a good request beside them still gets its data;
 /// and the run drains cleanly.
 pub fn io_bad_inputs(backend: &mut dyn Backend, mode: Mode) -> Check {
-    use megaloop::host::io::error_code::*;
     let missing = scratch("does-not-exist.bin");
     let _ = std::fs::remove_file(&missing);
     let mut w = workload(
@@ -341,10 +340,10 @@ pub fn io_bad_inputs(backend: &mut dyn Backend, mode: Mode) -> Check {
     expect_eq!("runnable slots left", r.ring.runnable().map_err(|e| e.to_string())?, 0);
     let by_slot = |s: u32| r.io.iter().find(|c| c.slot == s);
     for (slot, code, text) in [
-        (0, OS_ERROR, "does-not-exist.bin"),
-        (1, OFFSET_PAST_END, "offset 65 is past the end of file handle 1 (64 bytes)"),
-        (2, BAD_HANDLE, "file handle 9 is not registered"),
-        (3, OS_ERROR, "directory"),
+        (0, IO_ERROR_OS_ERROR, "does-not-exist.bin"),
+        (1, IO_ERROR_OFFSET_PAST_END, "offset 65 is past the end of file handle 1 (64 bytes)"),
+        (2, IO_ERROR_BAD_HANDLE, "file handle 9 is not registered"),
+        (3, IO_ERROR_OS_ERROR, "directory"),
     ] {
         let c = by_slot(slot).ok_or(format!("slot {slot}: no IO completion"))?;
         expect_eq!(format!("slot {slot} ok"), c.ok, false);

@@ -451,7 +451,7 @@ pub fn io_queue(data: &[u8]) -> Result<(), Failure> {
     use megaloop::builder::BuildOptions;
     use megaloop::host::io::buffer_index::*;
     use megaloop::host::io::{FileAccess, FileTable, IoQueueService, PositionedEngine};
-    use megaloop::protocol::io_queue::IO_STATUS_REQUESTED;
+    use megaloop::protocol::layout::IO_STATUS_REQUESTED;
     use megaloop::protocol::layout::*;
     const SLOTS: usize = 8;
     const HEAP_WORDS: u32 = 64;

@@ -6,7 +6,6 @@
 //! the reason printed, only where no adapter exists at all.
 
 use megaloop::builder::Mode;
-use megaloop::protocol::io_queue::IO_STATUS_REQUESTED;
 use megaloop::protocol::layout::LAYOUT;
 use megaloop::protocol::opcode::{BuiltinOp, MEMCPY_MAX_WORDS};
 use megaloop::protocol::packed::{PACKED_ADDR_LIMIT, PACKED_MAX_OPS, PACKED_OP_SHIFT};
@@ -99,7 +98,6 @@ fn the_example_kernels_constants_are_megaloops() {
     known.extend(Status::ALL.iter().map(|s| (format!("STATUS_{}", s.name()), s.word())));
     known.extend(BuiltinOp::ALL.iter().map(|op| (format!("OP_{}", op.name()), op.opcode())));
     known.extend([
-        ("IO_STATUS_REQUESTED".to_string(), IO_STATUS_REQUESTED),
         ("MEMCPY_MAX_WORDS".to_string(), MEMCPY_MAX_WORDS),
         ("PACKED_MAX_OPS".to_string(), PACKED_MAX_OPS),
         ("PACKED_ADDR_LIMIT".to_string(), PACKED_ADDR_LIMIT),

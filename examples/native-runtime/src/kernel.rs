@@ -8,7 +8,6 @@ use crate::interp::{Interpreter, LaneIds, Value};
 use megaloop::builder::{names, BuildOptions, Mode, UserHandler};
 use megaloop::host::io::buffer_index::{CONTROL, DEBUG_LOG, HEAP, IO_QUEUE, RING};
 use megaloop::host::{ExhaustedLane, Outcome};
-use megaloop::protocol::io_queue::IO_STATUS_REQUESTED;
 use megaloop::protocol::layout::*;
 use megaloop::protocol::opcode::*;
 use megaloop::protocol::packed::{PACKED_ADDR_LIMIT, PACKED_MAX_OPS, PACKED_OP_SHIFT};

@@ -20,6 +20,8 @@ pub use engine::{open_engine, EngineChoice, IoEngine, IoKind, IoRequest, Positio
 pub use files::{FileAccess, FileTable};
 pub use service::{IoCompletion, IoQueueService, IoStats};
 
+use crate::protocol::layout::*;
+
 /// Positions of the protocol buffers in every builder program: the builder declares them
 /// in binding order, so a buffer's position is its binding.
 pub mod buffer_index {
@@ -34,24 +36,6 @@ pub mod buffer_index {
     pub const IO_QUEUE: usize = BINDING_IO_QUEUE as usize;
     /// Heap.
     pub const HEAP: usize = BINDING_HEAP as usize;
-}
-
-/// Error codes written to BYTE_COUNT of an ERROR completion (spec 2.8).
-pub mod error_code {
-    /// The file handle is not registered.
-    pub const BAD_HANDLE: u32 = 1;
-    /// A READ's offset is past the end of the file.
-    pub const OFFSET_PAST_END: u32 = 2;
-    /// The operating system reported an error.
-    pub const OS_ERROR: u32 = 3;
-    /// The heap range is not inside the heap.
-    pub const BAD_DESTINATION: u32 = 4;
-    /// The entry's OP_TYPE is not READ, WRITE or FENCE.
-    pub const UNSUPPORTED_OP: u32 = 5;
-    /// A WRITE to a file registered read-only.
-    pub const NOT_WRITABLE: u32 = 6;
-    /// Between epochs, the entry still did not match a slot parked on an IO opcode.
-    pub const MISMATCHED_ENTRY: u32 = 7;
 }
 
 /// Why an IO request failed. Each has a wire code ([`IoFailure::code`]) and a message
@@ -121,13 +105,13 @@ impl IoFailure {
     /// The wire error code.
     pub fn code(&self) -> u32 {
         match self {
-            IoFailure::BadHandle(_) => error_code::BAD_HANDLE,
-            IoFailure::OffsetPastEnd { .. } => error_code::OFFSET_PAST_END,
-            IoFailure::Os { .. } | IoFailure::Unavailable { .. } => error_code::OS_ERROR,
-            IoFailure::NotWritable(_) => error_code::NOT_WRITABLE,
-            IoFailure::BadDestination { .. } => error_code::BAD_DESTINATION,
-            IoFailure::UnsupportedOp(_) => error_code::UNSUPPORTED_OP,
-            IoFailure::Mismatch { .. } => error_code::MISMATCHED_ENTRY,
+            IoFailure::BadHandle(_) => IO_ERROR_BAD_HANDLE,
+            IoFailure::OffsetPastEnd { .. } => IO_ERROR_OFFSET_PAST_END,
+            IoFailure::Os { .. } | IoFailure::Unavailable { .. } => IO_ERROR_OS_ERROR,
+            IoFailure::NotWritable(_) => IO_ERROR_NOT_WRITABLE,
+            IoFailure::BadDestination { .. } => IO_ERROR_BAD_DESTINATION,
+            IoFailure::UnsupportedOp(_) => IO_ERROR_UNSUPPORTED_OP,
+            IoFailure::Mismatch { .. } => IO_ERROR_MISMATCHED_ENTRY,
         }
     }
 }

@@ -64,7 +64,7 @@ fn reads_whole_short_at_end_and_past_end() {
         assert_eq!(results[2].as_ref().ok(), Some(&0), "{name}: a read at the end reads nothing");
         match &results[3] {
             Err(e @ IoFailure::OffsetPastEnd { offset: 1001, len: 1000, .. }) => {
-                assert_eq!(e.code(), error_code::OFFSET_PAST_END);
+                assert_eq!(e.code(), IO_ERROR_OFFSET_PAST_END);
                 assert!(e.to_string().contains("offset 1001 is past the end"), "{e}");
             }
             other => panic!("{name}: offset past the end gave {other:?}"),
@@ -129,7 +129,7 @@ fn unavailable_files_and_os_errors_fail_their_requests_only() {
         match &results[0] {
             Err(e @ IoFailure::Unavailable { handle: 0, .. }) => {
                 assert!(e.to_string().contains("no-such-file.bin"), "{name}: {e}");
-                assert_eq!(e.code(), error_code::OS_ERROR);
+                assert_eq!(e.code(), IO_ERROR_OS_ERROR);
             }
             other => panic!("{name}: missing file gave {other:?}"),
         }
@@ -240,7 +240,8 @@ fn engine_choices_parse_and_positioned_is_always_there() {
 /// whose IO entry 0 is REQUESTED with `op` and the same fields.
 fn parked_request(op: u32, args: [u32; 5]) -> Vec<Vec<u32>> {
     use crate::builder::{BuildOptions, Mode};
-    use crate::protocol::io_queue::{IoEntry, IoOp, IO_STATUS_REQUESTED};
+    use crate::protocol::io_queue::{IoEntry, IoOp};
+    use crate::protocol::layout::IO_STATUS_REQUESTED;
     use crate::protocol::layout::*;
     use crate::protocol::ring::Slot;
     use buffer_index::*;
@@ -282,7 +283,7 @@ fn a_destination_outside_the_heap_completes_with_error() {
     use crate::protocol::layout::*;
     let heap = crate::builder::DEFAULT_HEAP_WORDS;
     let (c, slot) = serve(parked_request(IO_OP_READ, [0, 0, 0, 16, heap - 2]));
-    assert_eq!((c.ok, c.value), (false, error_code::BAD_DESTINATION));
+    assert_eq!((c.ok, c.value), (false, IO_ERROR_BAD_DESTINATION));
     let message = c.message.unwrap();
     assert!(message.contains(&format!("heap range [{}, {} + 4 words)", heap - 2, heap - 2)), "{message}");
     assert!(message.contains("outside the heap"), "{message}");
@@ -294,12 +295,12 @@ fn entries_that_never_match_their_slot_are_refused_between_epochs() {
     use crate::protocol::layout::*;
     // An unknown OP_TYPE: the entry cannot match LOAD_MISS's READ.
     let (c, slot) = serve(parked_request(9, [0, 0, 0, 4, 8]));
-    assert_eq!((c.ok, c.value), (false, error_code::UNSUPPORTED_OP));
+    assert_eq!((c.ok, c.value), (false, IO_ERROR_UNSUPPORTED_OP));
     assert!(c.message.unwrap().contains("IO op 9 is not READ (1), WRITE (2) or FENCE (3)"));
     assert_eq!(slot, (crate::protocol::Status::Published.word(), IO_STATUS_ERROR));
     // A WRITE entry for a LOAD_MISS slot.
     let (c, _) = serve(parked_request(IO_OP_WRITE, [0, 0, 0, 4, 8]));
-    assert_eq!((c.ok, c.value), (false, error_code::MISMATCHED_ENTRY));
+    assert_eq!((c.ok, c.value), (false, IO_ERROR_MISMATCHED_ENTRY));
     // A matching READ is served.
     let (c, slot) = serve(parked_request(IO_OP_READ, [0, 4, 0, 8, 8]));
     assert_eq!((c.ok, c.value, c.message), (true, 8, None));

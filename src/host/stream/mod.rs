@@ -323,7 +323,8 @@ pub fn io_path_read(
     engine: EngineChoice,
 ) -> Result<(u64, Duration, &'static str), StreamError> {
     use crate::host::io::buffer_index::{CONTROL, IO_QUEUE, RING};
-    use crate::protocol::io_queue::{IoEntry, IoOp, IO_STATUS_REQUESTED};
+    use crate::protocol::io_queue::{IoEntry, IoOp};
+    use crate::protocol::layout::IO_STATUS_REQUESTED;
     use crate::protocol::layout::*;
     check_chunk(chunk)?;
     let (files, bytes) = open_input(input)?;
