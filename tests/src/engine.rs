@@ -17,8 +17,11 @@
 
 use megaloop::host::Backend;
 use megaloop::planted::{self, Fault, Planted};
-use megaloop_gpu::user_kernel::{UserKernel, UserKernelBackend};
-use megaloop_gpu::GpuBackend;
+#[cfg(feature = "gpu")]
+use megaloop_gpu::{
+    user_kernel::{UserKernel, UserKernelBackend},
+    GpuBackend,
+};
 use megaloop_sim::{Schedule, SimBackend};
 use std::fmt;
 
@@ -91,7 +94,10 @@ impl External {
     pub fn backend(&self, fault: Option<&str>) -> Result<Box<dyn Backend>, String> {
         Ok(match self {
             External::Exec(command) => Box::new(crate::exec::ExecBackend::start(command, fault)?),
+            #[cfg(feature = "gpu")]
             External::Wgsl(path) => Box::new(UserKernelBackend::new(path, None, fault)?),
+            #[cfg(not(feature = "gpu"))]
+            External::Wgsl(_) => return Err(without_gpu()),
         })
     }
 
@@ -99,9 +105,18 @@ impl External {
     pub fn declared_faults(&self) -> Result<Vec<String>, String> {
         Ok(match self {
             External::Exec(command) => crate::exec::ExecBackend::start(command, None)?.capabilities().faults.clone(),
+            #[cfg(feature = "gpu")]
             External::Wgsl(path) => UserKernel::load(path)?.capabilities().faults.clone(),
+            #[cfg(not(feature = "gpu"))]
+            External::Wgsl(_) => return Err(without_gpu()),
         })
     }
+}
+
+/// Why a GPU engine cannot run in a build without the `gpu` feature.
+#[cfg(not(feature = "gpu"))]
+fn without_gpu() -> String {
+    "megaloop-conformance was built without its `gpu` feature: no wgpu backend".into()
 }
 
 impl std::str::FromStr for Engine {
@@ -160,7 +175,10 @@ impl Engine {
         Ok(match self {
             Engine::SimParallel => Box::new(SimBackend::new(Schedule::Parallel)),
             Engine::SimDet { seed } => Box::new(SimBackend::new(Schedule::Deterministic { seed: *seed })),
+            #[cfg(feature = "gpu")]
             Engine::Gpu { adapter } => Box::new(GpuBackend::new(adapter.as_deref()).map_err(|e| e.to_string())?),
+            #[cfg(not(feature = "gpu"))]
+            Engine::Gpu { .. } => return Err(without_gpu()),
             Engine::Planted { base, .. } => base.backend()?,
             Engine::External { runtime, fault } => runtime.backend(fault.as_deref())?,
         })
