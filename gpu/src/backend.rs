@@ -1,4 +1,4 @@
-//! The wgpu backend: a pipeline cache keyed by the program's hash, buffers kept on the
+//! The wgpu backend: a pipeline cache keyed by the program's content key, buffers kept on the
 //! device between runs of one program with only changed words uploaded ([`Resident`]),
 //! dispatch with the launch geometry (GPU timestamps where the adapter has them),
 //! readback of each buffer's declared range, a host timeout, device-loss detection, and
@@ -150,11 +150,10 @@ impl GpuBackend {
         Ok(n)
     }
 
-    /// The pipeline of `program`'s lowering (compiled once): its cache key.
+    /// The pipeline of `program`'s lowering (compiled once): its cache key, the
+    /// program's content key.
     fn pipeline(&mut self, program: &ValidProgram) -> Result<u64, BackendError> {
-        let mut h = DefaultHasher::new();
-        serde_json::to_string(program.program()).map_err(device_error)?.hash(&mut h);
-        let key = h.finish();
+        let key = program.key();
         if self.pipelines.contains_key(&key) {
             return Ok(key);
         }

@@ -63,12 +63,12 @@ impl Resident {
     pub fn create(device: &wgpu::Device, queue: &wgpu::Queue, program: &ValidProgram, host: &[Vec<u32>]) -> Resident {
         let buffers =
             program.buffers.iter().zip(host).map(|(d, words)| device_buffer(device, queue, &d.name, words)).collect();
-        Resident { program: program.id(), buffers, known: vec![None; host.len()] }
+        Resident { program: program.key(), buffers, known: vec![None; host.len()] }
     }
 
     /// Whether these buffers are `program`'s, with `host`'s sizes.
     pub fn fits(&self, program: &ValidProgram, host: &[Vec<u32>]) -> bool {
-        self.program == program.id()
+        self.program == program.key()
             && self.buffers.len() == host.len()
             && self.buffers.iter().zip(host).all(|(b, w)| b.size() == (w.len() as u64 * 4).max(4))
     }

@@ -125,14 +125,14 @@ impl Backend for SimBackend {
         check_launch(program, geometry, buffers, u32::MAX)?;
         let start = Instant::now();
         const CACHED_PROGRAMS: usize = 8;
-        let code = match self.compiled.iter().find(|(id, _)| *id == program.id()) {
+        let code = match self.compiled.iter().find(|(id, _)| *id == program.key()) {
             Some((_, code)) => code.clone(),
             None => {
                 let code = std::sync::Arc::new(compile::compile(program)?);
                 if self.compiled.len() == CACHED_PROGRAMS {
                     self.compiled.remove(0);
                 }
-                self.compiled.push((program.id(), code.clone()));
+                self.compiled.push((program.key(), code.clone()));
                 code
             }
         };

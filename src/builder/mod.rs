@@ -83,7 +83,7 @@ pub enum Readback {
 }
 
 /// Everything a program is built from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BuildOptions {
     /// Execution mode.
     pub mode: Mode,

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 /// `arg1`/`arg2` offset, `arg3` bytes, `arg4` heap word, `arg5` IO state): the builder
 /// wraps the body so the slot first requests that IO and parks as WAIT_IO, and the body
 /// runs when the host has re-published it with the request completed OK (spec 2.8).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserHandler {
     /// Name for reports.

@@ -470,10 +470,9 @@ struct Runnable {
 fn cached_build(opts: &BuildOptions) -> Result<Arc<ValidProgram>, HostError> {
     const MAX_CACHED: usize = 64;
     thread_local! {
-        static PROGRAMS: RefCell<HashMap<String, Arc<ValidProgram>>> = RefCell::new(HashMap::new());
+        static PROGRAMS: RefCell<HashMap<BuildOptions, Arc<ValidProgram>>> = RefCell::new(HashMap::new());
     }
-    let Ok(key) = serde_json::to_string(opts) else { return Ok(Arc::new(build(opts)?)) };
-    if let Some(program) = PROGRAMS.with(|p| p.borrow().get(&key).cloned()) {
+    if let Some(program) = PROGRAMS.with(|p| p.borrow().get(opts).cloned()) {
         return Ok(program);
     }
     let program = Arc::new(build(opts)?);
@@ -482,7 +481,7 @@ fn cached_build(opts: &BuildOptions) -> Result<Arc<ValidProgram>, HostError> {
         if p.len() >= MAX_CACHED {
             p.clear();
         }
-        p.insert(key, program.clone());
+        p.insert(opts.clone(), program.clone());
     });
     Ok(program)
 }

@@ -181,25 +181,26 @@ impl fmt::Display for ValidationErrors {
 impl std::error::Error for ValidationErrors {}
 
 /// A program that passed [`validate`]. Only the validator constructs it, and it is
-/// immutable, so its [`id`](ValidProgram::id) stands for its contents.
+/// immutable, so its [`key`](ValidProgram::key) stands for its contents.
 #[derive(Clone, Debug)]
 pub struct ValidProgram {
     program: Program,
-    id: u64,
+    key: u64,
 }
 
-/// Two validated programs are equal when their programs are (whatever their ids).
+/// Two validated programs are equal when their programs are.
 impl PartialEq for ValidProgram {
     fn eq(&self, other: &ValidProgram) -> bool {
-        self.id == other.id || self.program == other.program
+        self.key == other.key && self.program == other.program
     }
 }
 
 impl ValidProgram {
-    /// A number unique to this validation in this process: equal ids mean the same
-    /// program (a clone keeps its id), so backends can key caches on it cheaply.
-    pub fn id(&self) -> u64 {
-        self.id
+    /// The program's content key, computed once when it was validated: a 64-bit hash of
+    /// the whole program, so equal programs have equal keys wherever they were built.
+    /// Every backend keys its caches (compiled code, pipelines, resident buffers) on it.
+    pub fn key(&self) -> u64 {
+        self.key
     }
 
     /// The validated program.
@@ -395,9 +396,10 @@ pub fn validate(program: &Program) -> Result<ValidProgram, ValidationErrors> {
     v.check_header(program);
     v.block(&program.body, "body", 0);
     if v.errors.is_empty() {
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(ValidProgram { program: program.clone(), id })
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        program.hash(&mut hasher);
+        Ok(ValidProgram { program: program.clone(), key: hasher.finish() })
     } else {
         Err(ValidationErrors(v.errors))
     }

@@ -37,7 +37,7 @@ impl<'a> Planted<'a> {
     /// The program the inner backend runs: `program` with the fault planted, or an error
     /// when the edit makes an invalid program (a bug in the catalogue, not a kill).
     fn edited(&mut self, program: &ValidProgram) -> Result<Option<Arc<ValidProgram>>, BackendError> {
-        if let Some(cached) = self.programs.get(&program.id()) {
+        if let Some(cached) = self.programs.get(&program.key()) {
             return Ok(cached.clone());
         }
         let edited = match self.fault.plant(program.program()) {
@@ -49,7 +49,7 @@ impl<'a> Planted<'a> {
             })?)),
             Some(_) | None => None,
         };
-        self.programs.insert(program.id(), edited.clone());
+        self.programs.insert(program.key(), edited.clone());
         Ok(edited)
     }
 }

@@ -5,7 +5,7 @@ use crate::protocol::layout::*;
 use serde::{Deserialize, Serialize};
 
 /// The operation of an IO entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IoOp {
     /// Unused entry (word 0).

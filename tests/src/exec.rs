@@ -121,12 +121,12 @@ impl ExecBackend {
         self.runs += 1;
         let case = format!("{} (run {})", program.name, self.runs);
         let process = self.process()?;
-        let send_program = programs && process.programs_sent.insert(program.id());
+        let send_program = programs && process.programs_sent.insert(program.key());
         let request = Request::Run(Box::new(RunRequest {
             case: case.clone(),
             kernel: kernel.cloned(),
             geometry,
-            program_id: program.id(),
+            program_id: program.key(),
             program: send_program.then(|| program.program().clone()),
             buffers: program
                 .buffers
