@@ -4,7 +4,7 @@
 //! the simulator's lane time), with wall-clock time (upload, run, readback) beside it. On
 //! the GPU it also measures the one-dispatch-per-slot baseline.
 
-use crate::commands::bench_io;
+use crate::commands::bench_io::{self, median};
 use crate::commands::common::{make_backend, positive, run_config, BackendArgs, IoChoice, ModeChoice};
 use anyhow::ensure;
 use megaloop::builder::build_dispatch_per_slot;
@@ -14,7 +14,8 @@ use megaloop::host::runner::{prepare, with_cutoff_retries, EpochRun, Prepared, R
 use megaloop::host::workload::Workload;
 use megaloop::host::Backend;
 use megaloop_conformance::engine::Engine;
-use serde_json::json;
+use serde::Serialize;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -58,17 +59,100 @@ pub struct Args {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Also draw the figures as a bar chart (SVG): slots/s per mode, or MB/s per IO
+    /// stage with `--io-file`.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+/// What `bench` measured: the table, `--json` and `--plot` are all made from it.
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    /// The backend, with its adapter.
+    pub backend: String,
+    /// The workload measured.
+    pub workload: &'static str,
+    /// One row per mode (and the baseline).
+    pub results: Vec<BenchRow>,
+}
+
+/// One mode's figures: medians over the repetitions.
+#[derive(Debug, Serialize)]
+pub struct BenchRow {
+    /// The mode (`dispatch_per_slot` for the baseline).
+    pub mode: String,
+    /// Slots per drain.
+    pub slots: u32,
+    /// Workgroups launched.
+    pub workgroups: u32,
+    /// Lanes per workgroup.
+    pub workgroup_size: u32,
+    /// Timed repetitions.
+    pub repeat: u32,
+    /// Epochs of one drain.
+    pub epochs: usize,
+    /// Times the measurement was taken again with less fuel after a driver cut-off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cutoff_retries: Option<u32>,
+    /// Program time (GPU timestamps, or the simulator's lane time), seconds.
+    pub program_s: f64,
+    /// Wall-clock time (upload, run, readback), seconds.
+    pub wall_s: f64,
+    /// Slots per second of program time.
+    pub slots_per_s: f64,
+    /// Slots per second of wall-clock time.
+    pub wall_slots_per_s: f64,
+}
+
+impl BenchRow {
+    fn new(
+        mode: &str,
+        geometry: Geometry,
+        repeat: u32,
+        epochs: usize,
+        cutoff_retries: Option<u32>,
+        program: Duration,
+        wall: Duration,
+    ) -> BenchRow {
+        let per_s = |t: Duration| f64::from(geometry.slots) / t.as_secs_f64();
+        BenchRow {
+            mode: mode.to_string(),
+            slots: geometry.slots,
+            workgroups: geometry.workgroups,
+            workgroup_size: geometry.workgroup_size,
+            repeat,
+            epochs,
+            cutoff_retries,
+            program_s: program.as_secs_f64(),
+            wall_s: wall.as_secs_f64(),
+            slots_per_s: per_s(program),
+            wall_slots_per_s: per_s(wall),
+        }
+    }
+}
+
+impl BenchReport {
+    fn print(&self) {
+        println!("megaloop bench: {} workload on {}", self.workload, self.backend);
+        for r in &self.results {
+            println!(
+                "  {:<18} {:>9} slots  {:>14.0} slots/s (program)  {:>14.0} slots/s (wall)  [{} x {} lanes, {} epochs]",
+                r.mode, r.slots, r.slots_per_s, r.wall_slots_per_s, r.workgroups, r.workgroup_size, r.epochs
+            );
+        }
+    }
+
+    fn plot(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let bars: Vec<(String, f64)> = self.results.iter().map(|r| (r.mode.clone(), r.slots_per_s)).collect();
+        let title = format!("megaloop bench: {} on {}", self.workload, self.backend);
+        crate::commands::plot::bars(path, &title, "slots/s (program time, log scale)", &bars)
+    }
 }
 
 /// Longest warm-up `--warmup-s` takes (an hour).
 const MAX_WARMUP_S: f64 = 3600.0;
 /// Most `--repeat` repetitions.
 const MAX_REPEAT: u32 = 10_000;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 /// Run the benchmark.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -106,7 +190,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if args.json {
             println!("{}", serde_json::to_string_pretty(&r)?);
         } else {
-            bench_io::print(&r);
+            r.print();
+        }
+        if let Some(plot) = &args.plot {
+            r.plot(plot)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -123,41 +210,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{} mode: not a valid measurement: {doubt}", mode.name());
         }
         let (program, wall) = (median(m.program_times), median(m.wall_times));
-        results.push(json!({
-            "mode": mode.name(),
-            "slots": slots,
-            "workgroups": m.geometry.workgroups,
-            "workgroup_size": m.geometry.workgroup_size,
-            "repeat": repeat,
-            "epochs": m.epochs.len(),
-            "cutoff_retries": m.cutoff_retries,
-            "program_s": program.as_secs_f64(),
-            "wall_s": wall.as_secs_f64(),
-            "slots_per_s": f64::from(slots) / program.as_secs_f64(),
-            "wall_slots_per_s": f64::from(slots) / wall.as_secs_f64(),
-        }));
+        let geometry = Geometry { slots, ..m.geometry };
+        results.push(BenchRow::new(
+            mode.name(),
+            geometry,
+            repeat,
+            m.epochs.len(),
+            Some(m.cutoff_retries),
+            program,
+            wall,
+        ));
     }
     let name = backend.name();
     if let (Some(g), true) = (gpu.as_mut(), args.baseline_slots > 0) {
         results.push(baseline(g, args.baseline_slots, repeat)?);
     }
-    let out = json!({"backend": name, "workload": "trivial", "results": results});
+    let report = BenchReport { backend: name, workload: "trivial", results };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("megaloop bench: trivial workload on {name}");
-        for r in &results {
-            println!(
-                "  {:<18} {:>9} slots  {:>14.0} slots/s (program)  {:>14.0} slots/s (wall)  [{} x {} lanes, {} epochs]",
-                r["mode"].as_str().unwrap_or(""),
-                r["slots"],
-                r["slots_per_s"].as_f64().unwrap_or(0.0),
-                r["wall_slots_per_s"].as_f64().unwrap_or(0.0),
-                r["workgroups"],
-                r["workgroup_size"],
-                r["epochs"]
-            );
-        }
+        report.print();
+    }
+    if let Some(plot) = &args.plot {
+        report.plot(plot)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -228,7 +303,7 @@ fn warm_up(backend: &mut dyn Backend, workload: &Workload, seconds: f64) -> anyh
 }
 
 /// The baseline: one dispatch of one lane per slot, all in one submission.
-fn baseline(gpu: &mut megaloop_gpu::GpuBackend, slots: u32, repeat: u32) -> anyhow::Result<serde_json::Value> {
+fn baseline(gpu: &mut megaloop_gpu::GpuBackend, slots: u32, repeat: u32) -> anyhow::Result<BenchRow> {
     let workload = Workload::trivial(slots);
     let opts = workload.build_options(Mode::Once);
     let program = build_dispatch_per_slot(&opts)?;
@@ -248,16 +323,5 @@ fn baseline(gpu: &mut megaloop_gpu::GpuBackend, slots: u32, repeat: u32) -> anyh
         wall_times.push(report.elapsed);
     }
     let (program, wall) = (median(program_times), median(wall_times));
-    Ok(json!({
-        "mode": "dispatch_per_slot",
-        "slots": slots,
-        "workgroups": 1,
-        "workgroup_size": 1,
-        "repeat": repeat,
-        "epochs": 1,
-        "program_s": program.as_secs_f64(),
-        "wall_s": wall.as_secs_f64(),
-        "slots_per_s": f64::from(slots) / program.as_secs_f64(),
-        "wall_slots_per_s": f64::from(slots) / wall.as_secs_f64(),
-    }))
+    Ok(BenchRow::new("dispatch_per_slot", geometry, repeat, 1, None, program, wall))
 }

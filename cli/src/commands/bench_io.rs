@@ -10,12 +10,13 @@ use megaloop::host::io::EngineChoice;
 use megaloop::host::runner::RunConfig;
 use megaloop::host::stream::{io_path_read, stream_checksum};
 use megaloop::host::Backend;
-use serde_json::json;
+use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn median(mut v: Vec<Duration>) -> Duration {
+/// The median of measured times (at least one).
+pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
@@ -40,7 +41,66 @@ fn sequential_read(path: &Path, chunk: usize, mut use_bytes: impl FnMut(&[u8])) 
     }
 }
 
-/// Measure and return the results as JSON.
+/// What `bench --io-file` measured: the table, `--json` and `--plot` are made from it.
+#[derive(Debug, Serialize)]
+pub struct IoBenchReport {
+    /// The file read.
+    pub file: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Bytes per IO request.
+    pub chunk: u32,
+    /// Timed passes.
+    pub repeat: u32,
+    /// The IO engine the IO path used.
+    pub io_engine: &'static str,
+    /// Plain `std::fs::File::read` of the file, MB/s.
+    pub sequential_read_mb_per_s: f64,
+    /// The IO queue service alone, MB/s.
+    pub io_path_mb_per_s: f64,
+    /// The whole `stream-checksum` workload.
+    pub stream_checksum: StreamBench,
+}
+
+/// The `stream-checksum` workload's figure.
+#[derive(Debug, Serialize)]
+pub struct StreamBench {
+    /// The backend it ran on.
+    pub backend: String,
+    /// Its mode.
+    pub mode: &'static str,
+    /// Epochs of one pass.
+    pub epochs: usize,
+    /// MB/s of the whole workload.
+    pub mb_per_s: f64,
+}
+
+impl IoBenchReport {
+    /// Print the results as a table.
+    pub fn print(&self) {
+        println!(
+            "megaloop bench: IO path on {:?} ({} bytes, {}-byte chunks, page cache warm)",
+            self.file, self.bytes, self.chunk
+        );
+        println!("  sequential read (std::fs::File::read)   {:>10.1} MB/s", self.sequential_read_mb_per_s);
+        println!("  IO path ({}, queue service, in place) {:>10.1} MB/s", self.io_engine, self.io_path_mb_per_s);
+        let s = &self.stream_checksum;
+        println!("  stream-checksum on {} ({} mode, {} epochs) {:>10.1} MB/s", s.backend, s.mode, s.epochs, s.mb_per_s);
+    }
+
+    /// Draw MB/s per stage as a bar chart.
+    pub fn plot(&self, path: &Path) -> anyhow::Result<()> {
+        let bars = [
+            ("sequential read".to_string(), self.sequential_read_mb_per_s),
+            (format!("IO path ({})", self.io_engine), self.io_path_mb_per_s),
+            (format!("stream-checksum ({})", self.stream_checksum.mode), self.stream_checksum.mb_per_s),
+        ];
+        let title = format!("megaloop bench: IO path on {} ({} bytes)", self.file, self.bytes);
+        crate::commands::plot::bars(path, &title, "MB/s (log scale)", &bars)
+    }
+}
+
+/// Measure the IO path and the stream-checksum workload on `path`.
 pub fn bench_io(
     path: &Path,
     chunk: u32,
@@ -48,7 +108,7 @@ pub fn bench_io(
     repeat: u32,
     backend: &mut dyn Backend,
     config: &RunConfig,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<IoBenchReport> {
     let engine: EngineChoice = io.into();
     // A pipe or device has no end to measure against (`/dev/zero` reads for ever).
     megaloop::host::io::files::check_regular(path)?;
@@ -79,44 +139,19 @@ pub fn bench_io(
         epochs = report.epochs.len();
     }
     let (plain, ring_io, whole) = (median(plain), median(ring_io), median(whole));
-    Ok(json!({
-        "file": path.display().to_string(),
-        "bytes": bytes,
-        "chunk": chunk,
-        "repeat": repeat,
-        "io_engine": engine_name,
-        "sequential_read_mb_per_s": mb_per_s(bytes, plain),
-        "io_path_mb_per_s": mb_per_s(bytes, ring_io),
-        "stream_checksum": {
-            "backend": backend.name(),
-            "mode": config.mode.name(),
-            "epochs": epochs,
-            "mb_per_s": mb_per_s(bytes, whole),
+    Ok(IoBenchReport {
+        file: path.display().to_string(),
+        bytes,
+        chunk,
+        repeat,
+        io_engine: engine_name,
+        sequential_read_mb_per_s: mb_per_s(bytes, plain),
+        io_path_mb_per_s: mb_per_s(bytes, ring_io),
+        stream_checksum: StreamBench {
+            backend: backend.name(),
+            mode: config.mode.name(),
+            epochs,
+            mb_per_s: mb_per_s(bytes, whole),
         },
-    }))
-}
-
-/// Print the results as a table.
-pub fn print(r: &serde_json::Value) {
-    println!(
-        "megaloop bench: IO path on {} ({} bytes, {}-byte chunks, page cache warm)",
-        r["file"], r["bytes"], r["chunk"]
-    );
-    println!(
-        "  sequential read (std::fs::File::read)   {:>10.1} MB/s",
-        r["sequential_read_mb_per_s"].as_f64().unwrap_or(0.0)
-    );
-    println!(
-        "  IO path ({}, queue service, in place) {:>10.1} MB/s",
-        r["io_engine"].as_str().unwrap_or(""),
-        r["io_path_mb_per_s"].as_f64().unwrap_or(0.0)
-    );
-    let s = &r["stream_checksum"];
-    println!(
-        "  stream-checksum on {} ({} mode, {} epochs) {:>10.1} MB/s",
-        s["backend"].as_str().unwrap_or(""),
-        s["mode"].as_str().unwrap_or(""),
-        s["epochs"],
-        s["mb_per_s"].as_f64().unwrap_or(0.0)
-    );
+    })
 }

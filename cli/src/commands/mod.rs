@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod devices;
 pub mod diff;
 pub mod mutants;
+pub mod plot;
 pub mod progress;
 pub mod run;
 pub mod spec;

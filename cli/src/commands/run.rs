@@ -5,14 +5,15 @@ use crate::commands::common::{make_backend, positive, run_config, BackendArgs, I
 use crate::commands::progress;
 use anyhow::bail;
 use megaloop::builder::Mode;
+use megaloop::host::io::IoStats;
 use megaloop::host::runner::{run_workload_observed, WorkloadRun};
 use megaloop::host::stream::{self, StreamError, StreamReport};
 use megaloop::host::Outcome;
 use megaloop::protocol::layout::{CTRL_DONE_COUNT, CTRL_FAULT_COUNT};
-use megaloop::protocol::layout::{MAX_TENANTS, PRIORITY_IDLE};
+use megaloop::protocol::layout::{MAX_TENANTS, PRIORITY_IDLE, PRIORITY_LEVELS};
 use megaloop::protocol::{Status, STATUS_COUNT};
 use megaloop_conformance::engine::Engine;
-use serde_json::json;
+use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -104,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        print_table(&summary);
+        summary.print();
     }
     match run.trust() {
         Ok(()) => Ok(ExitCode::SUCCESS),
@@ -157,28 +158,108 @@ fn stream_checksum(
     }
 }
 
-/// The stream checksum as one JSON object.
-pub fn stream_summary(r: &StreamReport, backend: &str, mode: Mode) -> serde_json::Value {
-    let seconds = r.elapsed.as_secs_f64();
-    json!({
-        "workload": "stream-checksum",
-        "backend": backend,
-        "mode": mode.name(),
-        "crc32": format!("{:08x}", r.crc32),
-        "bytes": r.bytes,
-        "chunk": r.chunk,
-        "chunks": r.chunks,
-        "epochs": r.epochs.len(),
-        "cutoff_retries": r.cutoff_retries,
-        "io_engine": r.io_engine,
-        "io": r.io_stats,
-        "elapsed_s": seconds,
-        "mb_per_s": if seconds > 0.0 { r.bytes as f64 / 1e6 / seconds } else { 0.0 },
-    })
+/// `run --builtin stream-checksum --json`: the checksum and how it was computed.
+#[derive(Debug, Serialize)]
+pub struct StreamSummary {
+    workload: &'static str,
+    backend: String,
+    mode: &'static str,
+    crc32: String,
+    bytes: u64,
+    chunk: u32,
+    chunks: u64,
+    epochs: usize,
+    cutoff_retries: u32,
+    io_engine: &'static str,
+    io: IoStats,
+    elapsed_s: f64,
+    mb_per_s: f64,
 }
 
-/// The run as one JSON object (the table prints the same).
-pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -> anyhow::Result<serde_json::Value> {
+/// The stream checksum's report.
+pub fn stream_summary(r: &StreamReport, backend: &str, mode: Mode) -> StreamSummary {
+    let seconds = r.elapsed.as_secs_f64();
+    StreamSummary {
+        workload: "stream-checksum",
+        backend: backend.to_string(),
+        mode: mode.name(),
+        crc32: format!("{:08x}", r.crc32),
+        bytes: r.bytes,
+        chunk: r.chunk,
+        chunks: r.chunks,
+        epochs: r.epochs.len(),
+        cutoff_retries: r.cutoff_retries,
+        io_engine: r.io_engine,
+        io: r.io_stats,
+        elapsed_s: seconds,
+        mb_per_s: if seconds > 0.0 { r.bytes as f64 / 1e6 / seconds } else { 0.0 },
+    }
+}
+
+/// Slots per status, by the spec's status names (statuses no slot has are left out).
+type StatusCounts = std::collections::BTreeMap<&'static str, u32>;
+
+fn by_status(c: &[u32; STATUS_COUNT]) -> StatusCounts {
+    Status::ALL.iter().filter(|s| c[s.word() as usize] > 0).map(|s| (s.name(), c[s.word() as usize])).collect()
+}
+
+/// What `run` found: the table and `--json` are both made from it.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    backend: String,
+    mode: &'static str,
+    workload: String,
+    geometry: GeometrySummary,
+    slots_published: usize,
+    slots_done: u32,
+    slots_faulted: u32,
+    slots_denied: usize,
+    status_counts: StatusCounts,
+    per_tenant: Vec<TenantSummary>,
+    per_priority: Vec<PrioritySummary>,
+    epochs: usize,
+    io_engine: &'static str,
+    io_completions: usize,
+    io_errors: usize,
+    file_errors: Vec<String>,
+    lanes_out_of_fuel: usize,
+    lanes_cut_off: u32,
+    cutoff_retries: u32,
+    runnable_left: u32,
+    drained: bool,
+    trusted: bool,
+    untrusted_because: Vec<String>,
+    elapsed_s: f64,
+    /// A rate is a result: none from a run that cannot be trusted.
+    slots_per_s: Option<f64>,
+}
+
+/// The launch geometry of a run.
+#[derive(Debug, Serialize)]
+struct GeometrySummary {
+    workgroups: u32,
+    workgroup_size: u32,
+}
+
+/// One tenant's slots.
+#[derive(Debug, Serialize)]
+struct TenantSummary {
+    tenant: u32,
+    authorised: bool,
+    claims: u32,
+    status_counts: StatusCounts,
+}
+
+/// One priority level's slots.
+#[derive(Debug, Serialize)]
+struct PrioritySummary {
+    priority: usize,
+    claims: u32,
+    status_counts: StatusCounts,
+}
+
+/// The run's report.
+pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -> anyhow::Result<RunSummary> {
     let slots = run.ring.slots()?;
     let control = run.ring.control()?;
     let counts = run.ring.status_counts()?;
@@ -186,18 +267,11 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
     let settled: u64 = run.epochs.iter().map(|e| u64::from(e.settled)).sum();
     let elapsed = run.elapsed.as_secs_f64();
     let mut per_tenant = std::collections::BTreeMap::<u32, [u32; STATUS_COUNT]>::new();
-    let mut per_priority = [[0u32; 8]; 5];
+    let mut per_priority = [[0u32; STATUS_COUNT]; PRIORITY_LEVELS as usize];
     for s in &slots {
         per_tenant.entry(s.tenant).or_default()[s.status.word() as usize] += 1;
         per_priority[s.priority.min(PRIORITY_IDLE) as usize][s.status.word() as usize] += 1;
     }
-    let by_status = |c: &[u32; STATUS_COUNT]| -> serde_json::Value {
-        Status::ALL
-            .iter()
-            .filter(|s| c[s.word() as usize] > 0)
-            .map(|s| (s.name().to_string(), json!(c[s.word() as usize])))
-            .collect()
-    };
     let exhausted: usize = run
         .epochs
         .iter()
@@ -215,83 +289,95 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         })
         .sum();
     let runnable = run.ring.runnable()?;
-    let doubts: Vec<String> =
+    let untrusted_because: Vec<String> =
         run.trust().err().map(|u| u.0.iter().map(ToString::to_string).collect()).unwrap_or_default();
-    let trusted = doubts.is_empty();
-    Ok(json!({
-        "backend": backend,
-        "mode": mode.name(),
-        "workload": workload,
-        "geometry": {"workgroups": run.geometry.workgroups, "workgroup_size": run.geometry.workgroup_size},
-        "slots_published": slots.len() - counts[Status::Empty.word() as usize] as usize,
-        "slots_done": counts[Status::Done.word() as usize],
-        "slots_faulted": counts[Status::Fault.word() as usize],
-        "slots_denied": denied,
-        "status_counts": by_status(&counts),
-        "per_tenant": per_tenant.iter().map(|(t, c)| json!({
-            "tenant": t,
-            "authorised": *t < MAX_TENANTS && control.tenant_authorised(*t),
-            "claims": if *t < 32 { control.tenant_fairness[*t as usize] } else { 0 },
-            "status_counts": by_status(c),
-        })).collect::<Vec<_>>(),
-        "per_priority": per_priority.iter().enumerate().map(|(p, c)| json!({
-            "priority": p,
-            "claims": control.priority_claims[p],
-            "status_counts": by_status(c),
-        })).collect::<Vec<_>>(),
-        "epochs": run.epochs.len(),
-        "io_engine": run.io_engine,
-        "io_completions": run.io.len(),
-        "io_errors": run.io.iter().filter(|c| !c.ok).count(),
-        "file_errors": run.file_errors,
-        "lanes_out_of_fuel": exhausted,
-        "lanes_cut_off": cutoff,
-        "cutoff_retries": run.cutoff_retries,
-        "runnable_left": runnable,
-        "drained": runnable == 0 && cutoff == 0,
-        "trusted": trusted,
-        "untrusted_because": doubts,
-        "elapsed_s": elapsed,
-        // A rate is a result: none from a run that cannot be trusted.
-        "slots_per_s": if trusted && elapsed > 0.0 { json!(settled as f64 / elapsed) } else { serde_json::Value::Null },
-    }))
+    let trusted = untrusted_because.is_empty();
+    Ok(RunSummary {
+        backend: backend.to_string(),
+        mode: mode.name(),
+        workload: workload.to_string(),
+        geometry: GeometrySummary { workgroups: run.geometry.workgroups, workgroup_size: run.geometry.workgroup_size },
+        slots_published: slots.len() - counts[Status::Empty.word() as usize] as usize,
+        slots_done: counts[Status::Done.word() as usize],
+        slots_faulted: counts[Status::Fault.word() as usize],
+        slots_denied: denied,
+        status_counts: by_status(&counts),
+        per_tenant: per_tenant
+            .iter()
+            .map(|(&tenant, c)| TenantSummary {
+                tenant,
+                authorised: tenant < MAX_TENANTS && control.tenant_authorised(tenant),
+                claims: control.tenant_fairness.get(tenant as usize).copied().unwrap_or(0),
+                status_counts: by_status(c),
+            })
+            .collect(),
+        per_priority: per_priority
+            .iter()
+            .enumerate()
+            .map(|(priority, c)| PrioritySummary {
+                priority,
+                claims: control.priority_claims[priority],
+                status_counts: by_status(c),
+            })
+            .collect(),
+        epochs: run.epochs.len(),
+        io_engine: run.io_engine,
+        io_completions: run.io.len(),
+        io_errors: run.io.iter().filter(|c| !c.ok).count(),
+        file_errors: run.file_errors.clone(),
+        lanes_out_of_fuel: exhausted,
+        lanes_cut_off: cutoff,
+        cutoff_retries: run.cutoff_retries,
+        runnable_left: runnable,
+        drained: runnable == 0 && cutoff == 0,
+        trusted,
+        untrusted_because,
+        elapsed_s: elapsed,
+        slots_per_s: (trusted && elapsed > 0.0).then(|| settled as f64 / elapsed),
+    })
 }
 
-fn print_table(s: &serde_json::Value) {
-    let text = |key: &str| s[key].as_str().unwrap_or_default().to_string();
-    println!("megaloop run: workload {} on {} in {} mode", text("workload"), text("backend"), text("mode"));
-    for key in [
-        "slots_published",
-        "slots_done",
-        "slots_faulted",
-        "slots_denied",
-        "epochs",
-        "io_completions",
-        "io_errors",
-        "lanes_out_of_fuel",
-        "lanes_cut_off",
-        "cutoff_retries",
-        "runnable_left",
-        "drained",
-        "trusted",
-    ] {
-        println!("  {key:<18} {}", s[key]);
-    }
-    println!("  {:<18} {:.6}", "elapsed_s", s["elapsed_s"].as_f64().unwrap_or(0.0));
-    match s["slots_per_s"].as_f64() {
-        Some(rate) => println!("  {:<18} {rate:.0}", "slots_per_s"),
-        None => println!("  {:<18} (none: the run cannot be trusted)", "slots_per_s"),
-    }
-    println!("  status counts      {}", s["status_counts"]);
-    println!("  per tenant:");
-    for t in s["per_tenant"].as_array().into_iter().flatten() {
-        println!(
-            "    tenant {:<4} authorised {:<5} claims {:<8} {}",
-            t["tenant"], t["authorised"], t["claims"], t["status_counts"]
-        );
-    }
-    println!("  per priority:");
-    for p in s["per_priority"].as_array().into_iter().flatten() {
-        println!("    priority {} claims {:<8} {}", p["priority"], p["claims"], p["status_counts"]);
+impl RunSummary {
+    fn print(&self) {
+        println!("megaloop run: workload {} on {} in {} mode", self.workload, self.backend, self.mode);
+        let rows: [(&str, String); 13] = [
+            ("slots_published", self.slots_published.to_string()),
+            ("slots_done", self.slots_done.to_string()),
+            ("slots_faulted", self.slots_faulted.to_string()),
+            ("slots_denied", self.slots_denied.to_string()),
+            ("epochs", self.epochs.to_string()),
+            ("io_completions", self.io_completions.to_string()),
+            ("io_errors", self.io_errors.to_string()),
+            ("lanes_out_of_fuel", self.lanes_out_of_fuel.to_string()),
+            ("lanes_cut_off", self.lanes_cut_off.to_string()),
+            ("cutoff_retries", self.cutoff_retries.to_string()),
+            ("runnable_left", self.runnable_left.to_string()),
+            ("drained", self.drained.to_string()),
+            ("trusted", self.trusted.to_string()),
+        ];
+        for (key, value) in rows {
+            println!("  {key:<18} {value}");
+        }
+        println!("  {:<18} {:.6}", "elapsed_s", self.elapsed_s);
+        match self.slots_per_s {
+            Some(rate) => println!("  {:<18} {rate:.0}", "slots_per_s"),
+            None => println!("  {:<18} (none: the run cannot be trusted)", "slots_per_s"),
+        }
+        let counts = |c: &StatusCounts| serde_json::to_string(c).unwrap_or_default();
+        println!("  status counts      {}", counts(&self.status_counts));
+        println!("  per tenant:");
+        for t in &self.per_tenant {
+            println!(
+                "    tenant {:<4} authorised {:<5} claims {:<8} {}",
+                t.tenant,
+                t.authorised,
+                t.claims,
+                counts(&t.status_counts)
+            );
+        }
+        println!("  per priority:");
+        for p in &self.per_priority {
+            println!("    priority {} claims {:<8} {}", p.priority, p.claims, counts(&p.status_counts));
+        }
     }
 }
