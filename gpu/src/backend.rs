@@ -393,8 +393,8 @@ impl GpuBackend {
     }
 }
 
-/// The outcome buffer's entries as an [`Outcome`]; past its capacity the count of
-/// lanes not recorded is said explicitly.
+/// The outcome buffer's entries as an [`Outcome`]; past its capacity the lanes not
+/// recorded are counted in `unrecorded`.
 fn parse_outcome(words: &[u32], loop_paths: &[String]) -> Outcome {
     let count = words.first().copied().unwrap_or(0);
     let recorded = count.min(OUTCOME_ENTRIES) as usize;
@@ -410,23 +410,16 @@ fn parse_outcome(words: &[u32], loop_paths: &[String]) -> Outcome {
             fuel.push(entry);
         }
     }
-    if count > OUTCOME_ENTRIES {
-        let note = ExhaustedLane {
-            lane: u32::MAX,
-            loop_path: format!(
-                "({} more lanes not recorded: the outcome buffer holds {OUTCOME_ENTRIES})",
-                count - OUTCOME_ENTRIES
-            ),
-        };
-        if cut.is_empty() { &mut fuel } else { &mut cut }.push(note);
-    }
+    // Lanes past the buffer's room are counted, not named (whether they were cut off is
+    // for the LOOP_CUTOFF word to say).
+    let unrecorded = count.saturating_sub(OUTCOME_ENTRIES);
     if !cut.is_empty() {
         cut.extend(fuel);
         cut.sort_by_key(|l| l.lane);
-        Outcome::CutOff { lanes: cut }
-    } else if !fuel.is_empty() {
+        Outcome::CutOff { lanes: cut, unrecorded }
+    } else if !fuel.is_empty() || unrecorded > 0 {
         fuel.sort_by_key(|l| l.lane);
-        Outcome::FuelExhausted { lanes: fuel }
+        Outcome::FuelExhausted { lanes: fuel, unrecorded }
     } else {
         Outcome::Completed
     }
@@ -488,5 +481,28 @@ impl Backend for GpuBackend {
 
     fn loop_iteration_limit(&self) -> Option<u32> {
         self.caps.loop_iteration_limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_past_the_outcome_buffer_are_counted_not_named() {
+        let mut words = vec![0u32; OUTCOME_WORDS as usize];
+        words[0] = OUTCOME_ENTRIES + 5;
+        for k in 0..OUTCOME_ENTRIES as usize {
+            words[1 + 2 * k] = k as u32;
+        }
+        let outcome = parse_outcome(&words, &["lane loop".to_string()]);
+        let Outcome::FuelExhausted { lanes, unrecorded } = &outcome else { panic!("{outcome:?}") };
+        assert_eq!((lanes.len(), *unrecorded), (OUTCOME_ENTRIES as usize, 5));
+        assert!(lanes.iter().all(|l| l.lane < OUTCOME_ENTRIES && l.loop_path == "lane loop"));
+        assert_eq!(outcome.lanes_left_early(), u64::from(OUTCOME_ENTRIES) + 5);
+        // One cut-off entry makes the whole run cut off; the count stays.
+        words[2] = OUTCOME_CUTOFF_BIT;
+        assert!(matches!(parse_outcome(&words, &[]), Outcome::CutOff { unrecorded: 5, .. }));
+        assert_eq!(parse_outcome(&[0], &[]), Outcome::Completed);
     }
 }

@@ -163,8 +163,7 @@ impl Backend for SimBackend {
                 mem.read_back(b, r.start as usize, &mut buffers[b][r.start as usize..r.end as usize]);
             }
         }
-        let outcome =
-            if exhausted.is_empty() { Outcome::Completed } else { Outcome::FuelExhausted { lanes: exhausted } };
+        let outcome = if exhausted.is_empty() { Outcome::Completed } else { Outcome::fuel_exhausted(exhausted) };
         Ok(RunReport { outcome, elapsed: start.elapsed(), device_time: Some(lanes_ran) })
     }
 }

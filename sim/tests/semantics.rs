@@ -84,7 +84,7 @@ fn statements_match_the_spec() {
     assert_eq!(out[20], 2 + 3 + 4 + 5, "for loop");
     assert_eq!(&out[21..25], &[1, 3, 0, 0], "persistent loop fuel and on_exhausted");
     match outcome {
-        Outcome::FuelExhausted { lanes } => {
+        Outcome::FuelExhausted { lanes, .. } => {
             assert_eq!(lanes.len(), 1);
             assert_eq!(lanes[0].loop_path, "body[23]");
         }

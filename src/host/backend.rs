@@ -24,14 +24,43 @@ pub enum Outcome {
     FuelExhausted {
         /// Which lanes, and which loop.
         lanes: Vec<ExhaustedLane>,
+        /// Lanes more than the backend could record (a GPU's outcome buffer has room
+        /// for 1,024).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        unrecorded: u32,
     },
     /// Some lanes left a persistent loop with fuel left and its exit condition unmet:
     /// the driver cut the loop off (lavapipe does after 65,535 iterations). Such a run
-    /// must not be trusted as complete.
+    /// must not be trusted as complete. `lanes` also lists lanes of the run that ran out
+    /// of fuel.
     CutOff {
         /// Which lanes, and which loop.
         lanes: Vec<ExhaustedLane>,
+        /// Lanes more than the backend could record.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        unrecorded: u32,
     },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Outcome {
+    /// Lanes out of fuel, all recorded.
+    pub fn fuel_exhausted(lanes: Vec<ExhaustedLane>) -> Outcome {
+        Outcome::FuelExhausted { lanes, unrecorded: 0 }
+    }
+
+    /// How many lanes left a loop early (out of fuel or cut off), recorded or not.
+    pub fn lanes_left_early(&self) -> u64 {
+        match self {
+            Outcome::Completed => 0,
+            Outcome::FuelExhausted { lanes, unrecorded } | Outcome::CutOff { lanes, unrecorded } => {
+                lanes.len() as u64 + u64::from(*unrecorded)
+            }
+        }
+    }
 }
 
 /// A lane whose persistent loop ran out of fuel.

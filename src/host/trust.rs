@@ -77,7 +77,7 @@ pub fn cut_off(epochs: &[EpochReport]) -> Option<Doubt> {
     let mut doubt = (0usize, 0u64);
     for e in epochs {
         let lanes = match &e.outcome {
-            Outcome::CutOff { lanes } => lanes.len().max(e.loop_cutoff as usize) as u64,
+            Outcome::CutOff { .. } => e.outcome.lanes_left_early().max(u64::from(e.loop_cutoff)),
             Outcome::Completed | Outcome::FuelExhausted { .. } => u64::from(e.loop_cutoff),
         };
         if lanes > 0 {

@@ -300,7 +300,9 @@ pub fn epoch_invariants(run: &WorkloadRun) -> Vec<String> {
         let seen = match &e.outcome {
             Outcome::Completed => Some(0),
             // A backend that could not record every lane says so with an entry past the grid.
-            Outcome::FuelExhausted { lanes: out } if out.iter().all(|l| u64::from(l.lane) < lanes) => Some(out.len()),
+            Outcome::FuelExhausted { lanes: out, unrecorded: 0 } if out.iter().all(|l| u64::from(l.lane) < lanes) => {
+                Some(out.len())
+            }
             Outcome::FuelExhausted { .. } | Outcome::CutOff { .. } => None,
         };
         if let Some(seen) = seen.filter(|&n| n != e.fuel_exhausted as usize) {

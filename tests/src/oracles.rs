@@ -556,7 +556,7 @@ pub fn io_queue(data: &[u8]) -> Result<(), Failure> {
         let tags = tagged(slot);
         if parked && tags == 1 {
             let e = requested.iter().copied().find(|&e| entry(&before, e, IO_TAG) as usize == slot).unwrap_or(0);
-            let want = completion(e).map(|c| if c.ok { IO_STATUS_OK } else { IO_STATUS_ERROR });
+            let want = completion(e).map(|c| if c.is_ok() { IO_STATUS_OK } else { IO_STATUS_ERROR });
             if now != Status::Published.word() || Some(arg5) != want {
                 return Err(fail(format!(
                     "slot {slot} (entry {e}) ended status {now} arg5 {arg5}, expected PUBLISHED {want:?}"
@@ -577,7 +577,7 @@ pub fn io_queue(data: &[u8]) -> Result<(), Failure> {
         let Some(c) = completion(e) else {
             return Err(fail(format!("requested entry {e} has no completion")));
         };
-        if !c.ok || entry(&before, e, IO_OP_TYPE) != IO_OP_READ || entry(&before, e, IO_SRC_HANDLE) != 0 {
+        if !c.is_ok() || entry(&before, e, IO_OP_TYPE) != IO_OP_READ || entry(&before, e, IO_SRC_HANDLE) != 0 {
             continue;
         }
         let (start, end) = range(&before, e);
@@ -589,10 +589,10 @@ pub fn io_queue(data: &[u8]) -> Result<(), Failure> {
         let mut want = input_bytes[offset..offset + n].to_vec();
         want.resize((end - start) as usize * 4, 0);
         let got: Vec<u8> = buffers[HEAP][start as usize..end as usize].iter().flat_map(|w| w.to_le_bytes()).collect();
-        if got != want || c.value as usize != n {
+        let moved = c.bytes().unwrap_or(0);
+        if got != want || moved as usize != n {
             return Err(fail(format!(
-                "entry {e}: READ reported {} bytes (expected {n}); heap {got:?}, file {want:?}",
-                c.value
+                "entry {e}: READ reported {moved} bytes (expected {n}); heap {got:?}, file {want:?}"
             )));
         }
     }

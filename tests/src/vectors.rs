@@ -394,7 +394,7 @@ fn run_vector_once(vector: &Vector, instance: &mut Instance, mode: Mode) -> Resu
     check(&mut failures, "debug records (multiset)", records, want_records);
     check(&mut failures, "debug records kept", log.records.len(), e.debug_record_count);
     check(&mut failures, "DEBUG_DROPPED", log.dropped, e.debug_dropped);
-    let completions = [io.iter().filter(|c| c.ok).count(), io.iter().filter(|c| !c.ok).count()];
+    let completions = [io.iter().filter(|c| c.is_ok()).count(), io.iter().filter(|c| !c.is_ok()).count()];
     check(&mut failures, "IO completions (ok, failed)", completions, e.io_completions);
     if failures.is_empty() {
         Ok(())

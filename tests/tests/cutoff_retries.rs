@@ -21,7 +21,7 @@ fn attempts(mode: Mode, cut_below: u32) -> (Vec<u32>, megaloop::host::runner::Wo
         let mut run = run_workload(&workload, &mut sim, config)?;
         if config.fuel_cap_divisor < cut_below {
             let lanes = vec![ExhaustedLane { lane: 0, loop_path: "body[2]".into() }];
-            run.epochs[0].outcome = Outcome::CutOff { lanes };
+            run.epochs[0].outcome = Outcome::CutOff { lanes, unrecorded: 0 };
         }
         Ok::<_, megaloop::host::runner::RunError>(run)
     })

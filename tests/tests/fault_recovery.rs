@@ -18,7 +18,7 @@ use megaloop_sim::{Schedule, SimBackend};
 
 /// The IO completions as a sorted list of (slot, ok, value): what was completed, once each.
 fn completions(run: &WorkloadRun) -> Vec<(u32, bool, u32)> {
-    let mut c: Vec<_> = run.io.iter().map(|c| (c.slot, c.ok, c.value)).collect();
+    let mut c: Vec<_> = run.io.iter().map(|c| (c.slot, c.is_ok(), c.bytes().or(c.error_code()).unwrap_or(0))).collect();
     c.sort_unstable();
     c
 }

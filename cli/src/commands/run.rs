@@ -277,14 +277,14 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         .iter()
         .map(|e| match &e.outcome {
             Outcome::Completed | Outcome::CutOff { .. } => 0,
-            Outcome::FuelExhausted { lanes } => lanes.len(),
+            Outcome::FuelExhausted { .. } => e.outcome.lanes_left_early() as usize,
         })
         .sum();
     let cutoff: u32 = run
         .epochs
         .iter()
         .map(|e| match &e.outcome {
-            Outcome::CutOff { lanes } => e.loop_cutoff.max(lanes.len() as u32),
+            Outcome::CutOff { .. } => e.loop_cutoff.max(e.outcome.lanes_left_early() as u32),
             Outcome::Completed | Outcome::FuelExhausted { .. } => e.loop_cutoff,
         })
         .sum();
@@ -323,7 +323,7 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         epochs: run.epochs.len(),
         io_engine: run.io_engine,
         io_completions: run.io.len(),
-        io_errors: run.io.iter().filter(|c| !c.ok).count(),
+        io_errors: run.io.iter().filter(|c| !c.is_ok()).count(),
         file_errors: run.file_errors.clone(),
         lanes_out_of_fuel: exhausted,
         lanes_cut_off: cutoff,

@@ -173,7 +173,7 @@ impl Run<'_> {
                 exhausted.push(ExhaustedLane { lane, loop_path: "lane loop".into() });
             }
         }
-        Ok(if exhausted.is_empty() { Outcome::Completed } else { Outcome::FuelExhausted { lanes: exhausted } })
+        Ok(if exhausted.is_empty() { Outcome::Completed } else { Outcome::fuel_exhausted(exhausted) })
     }
 
     /// One lane; whether it ran out of fuel.

@@ -33,12 +33,57 @@ pub struct IoCompletion {
     pub entry: u32,
     /// Slot that asked (the entry's TAG).
     pub slot: u32,
+    /// What became of it.
+    pub result: IoResult,
+}
+
+/// How a request completed (the entry's STATUS and BYTE_COUNT, 2.8).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IoResult {
+    /// OK: this many bytes moved.
+    Moved {
+        /// Bytes moved.
+        bytes: u32,
+    },
+    /// ERROR, with its code (`IO_ERROR_*`).
+    Failed {
+        /// The error code written to BYTE_COUNT.
+        code: u32,
+        /// What went wrong, for people.
+        message: String,
+    },
+}
+
+impl IoCompletion {
     /// Whether it succeeded.
-    pub ok: bool,
-    /// Bytes moved, or the error code.
-    pub value: u32,
-    /// What went wrong, for people.
-    pub message: Option<String>,
+    pub fn is_ok(&self) -> bool {
+        matches!(self.result, IoResult::Moved { .. })
+    }
+
+    /// Bytes moved, if it succeeded.
+    pub fn bytes(&self) -> Option<u32> {
+        match self.result {
+            IoResult::Moved { bytes } => Some(bytes),
+            IoResult::Failed { .. } => None,
+        }
+    }
+
+    /// The error code, if it failed.
+    pub fn error_code(&self) -> Option<u32> {
+        match self.result {
+            IoResult::Failed { code, .. } => Some(code),
+            IoResult::Moved { .. } => None,
+        }
+    }
+
+    /// What went wrong, if it failed.
+    pub fn message(&self) -> Option<&str> {
+        match &self.result {
+            IoResult::Failed { message, .. } => Some(message),
+            IoResult::Moved { .. } => None,
+        }
+    }
 }
 
 /// Counts of what the service did.
@@ -406,19 +451,16 @@ impl<E: IoEngine> IoQueueService<E> {
     /// Complete entry `t` with `result` and, if `republish`, queue its slot for
     /// re-publication.
     fn complete(&mut self, mem: &dyn LiveMemory, t: &Taken, result: Result<u32, IoFailure>, republish: bool) {
-        let (status, value, message) = match result {
-            Ok(n) => (IO_STATUS_OK, n, None),
-            Err(e) => (IO_STATUS_ERROR, e.code(), Some(format!("slot {}: {e}", t.slot))),
+        let (status, value, result) = match result {
+            Ok(bytes) => (IO_STATUS_OK, bytes, IoResult::Moved { bytes }),
+            Err(e) => {
+                let code = e.code();
+                (IO_STATUS_ERROR, code, IoResult::Failed { code, message: format!("slot {}: {e}", t.slot) })
+            }
         };
         mem.store(IO_QUEUE, entry_word(t.entry, IO_BYTE_COUNT), value);
         mem.store(IO_QUEUE, entry_word(t.entry, IO_STATUS), status);
-        self.completions.push(IoCompletion {
-            entry: t.entry as u32,
-            slot: t.slot,
-            ok: status == IO_STATUS_OK,
-            value,
-            message,
-        });
+        self.completions.push(IoCompletion { entry: t.entry as u32, slot: t.slot, result });
         self.stats.completed += 1;
         self.stats.errors += u64::from(status != IO_STATUS_OK);
         if republish {

@@ -283,8 +283,8 @@ fn a_destination_outside_the_heap_completes_with_error() {
     use crate::protocol::layout::*;
     let heap = crate::builder::DEFAULT_HEAP_WORDS;
     let (c, slot) = serve(parked_request(IO_OP_READ, [0, 0, 0, 16, heap - 2]));
-    assert_eq!((c.ok, c.value), (false, IO_ERROR_BAD_DESTINATION));
-    let message = c.message.unwrap();
+    assert_eq!(c.error_code(), Some(IO_ERROR_BAD_DESTINATION));
+    let message = c.message().unwrap().to_string();
     assert!(message.contains(&format!("heap range [{}, {} + 4 words)", heap - 2, heap - 2)), "{message}");
     assert!(message.contains("outside the heap"), "{message}");
     assert_eq!(slot, (crate::protocol::Status::Published.word(), IO_STATUS_ERROR), "re-published with ERROR");
@@ -295,14 +295,14 @@ fn entries_that_never_match_their_slot_are_refused_between_epochs() {
     use crate::protocol::layout::*;
     // An unknown OP_TYPE: the entry cannot match LOAD_MISS's READ.
     let (c, slot) = serve(parked_request(9, [0, 0, 0, 4, 8]));
-    assert_eq!((c.ok, c.value), (false, IO_ERROR_UNSUPPORTED_OP));
-    assert!(c.message.unwrap().contains("IO op 9 is not READ (1), WRITE (2) or FENCE (3)"));
+    assert_eq!(c.error_code(), Some(IO_ERROR_UNSUPPORTED_OP));
+    assert!(c.message().unwrap().contains("IO op 9 is not READ (1), WRITE (2) or FENCE (3)"));
     assert_eq!(slot, (crate::protocol::Status::Published.word(), IO_STATUS_ERROR));
     // A WRITE entry for a LOAD_MISS slot.
     let (c, _) = serve(parked_request(IO_OP_WRITE, [0, 0, 0, 4, 8]));
-    assert_eq!((c.ok, c.value), (false, IO_ERROR_MISMATCHED_ENTRY));
+    assert_eq!(c.error_code(), Some(IO_ERROR_MISMATCHED_ENTRY));
     // A matching READ is served.
     let (c, slot) = serve(parked_request(IO_OP_READ, [0, 4, 0, 8, 8]));
-    assert_eq!((c.ok, c.value, c.message), (true, 8, None));
+    assert_eq!(c.result, crate::host::io::IoResult::Moved { bytes: 8 });
     assert_eq!(slot, (crate::protocol::Status::Published.word(), IO_STATUS_OK));
 }

@@ -238,16 +238,15 @@ fn stream_once(
         if cut_off {
             break;
         }
-        let mut failed: Vec<String> = io.completions.iter().filter_map(|c| c.message.clone()).collect();
+        let mut failed: Vec<String> = io.completions.iter().filter_map(|c| c.message().map(str::to_string)).collect();
         // A short read means the file shrank after it was measured: the chunk's CRC would
         // cover zero padding, so the result would be wrong.
-        for c in io.completions[seen..].iter().filter(|c| c.ok) {
+        for (c, bytes) in io.completions[seen..].iter().filter_map(|c| Some((c, c.bytes()?))) {
             let want = chunk_bytes(k * u64::from(WAVE) + u64::from(c.slot));
-            if c.value != want {
+            if bytes != want {
                 failed.push(format!(
-                    "slot {}: read {} of {want} bytes: {} changed while being read",
+                    "slot {}: read {bytes} of {want} bytes: {} changed while being read",
                     c.slot,
-                    c.value,
                     input.display()
                 ));
             }
@@ -357,7 +356,7 @@ pub fn io_path_read(
         io.end_epoch(&std::sync::Mutex::new(&mut buffers[..]));
     }
     let elapsed = start.elapsed();
-    let mut failed: Vec<String> = io.completions.iter().filter_map(|c| c.message.clone()).collect();
+    let mut failed: Vec<String> = io.completions.iter().filter_map(|c| c.message().map(str::to_string)).collect();
     if io.stats.bytes_read != bytes {
         failed.push(format!("read {} of {bytes} bytes (did the file change?)", io.stats.bytes_read));
     }
