@@ -157,7 +157,7 @@ impl GpuBackend {
         if self.pipelines.contains_key(&key) {
             return Ok(key);
         }
-        let lowered = lower(program);
+        let lowered = lower(program).map_err(device_error)?;
         let source = KernelSource { label: program.name.clone(), wgsl: lowered.wgsl, constants: Vec::new() };
         self.compile(key, &source, program, lowered.loop_paths)?;
         Ok(key)

@@ -14,7 +14,7 @@
 //!
 //! Names trace back to the IR: variable `x` is `v_x`, buffer `ring` is `b_ring`.
 
-use megaloop::ir::validate::{type_of, TypeEnv};
+use megaloop::ir::validate::ProgramInfo;
 use megaloop::ir::walk::visit_stmts;
 use megaloop::ir::{AtomicOp, BinaryOp, Builtin, Expr, Literal, ScalarType, Stmt, UnaryOp, ValidProgram};
 use std::collections::{HashMap, HashSet};
@@ -40,19 +40,35 @@ pub struct Lowered {
     pub loop_paths: Vec<String>,
 }
 
-/// Lower a validated program to WGSL.
-pub fn lower(program: &ValidProgram) -> Lowered {
+/// Lower a validated program to WGSL. Every expression's type is the validator's
+/// ([`ValidProgram::info`]); an expression it did not type is an error, never a guess.
+pub fn lower(program: &ValidProgram) -> Result<Lowered, LowerError> {
     let mut l = Lowerer {
         out: String::new(),
-        scopes: vec![Vec::new()],
+        info: program.info(),
+        untyped: std::cell::Cell::new(false),
         words: program.buffers.iter().map(|b| (b.name.clone(), b.words)).collect(),
         loops: Vec::new(),
         loop_stack: Vec::new(),
         opaque: std::cell::Cell::new(0),
     };
     l.body(program);
+    if l.untyped.get() {
+        return Err(LowerError::Untyped { program: program.name.clone() });
+    }
     let helpers = helpers(program);
-    Lowered { wgsl: format!("{}{helpers}{}", l.header_text(program), l.out), loop_paths: l.loops }
+    Ok(Lowered { wgsl: format!("{}{helpers}{}", l.header_text(program), l.out), loop_paths: l.loops })
+}
+
+/// Why a validated program could not be lowered (a bug in megaloop, never the program's).
+#[derive(Debug, thiserror::Error)]
+pub enum LowerError {
+    /// The lowering met an expression the validator's side table does not type.
+    #[error("lowering `{program}`: an expression the validator did not type (a megaloop bug)")]
+    Untyped {
+        /// The program.
+        program: String,
+    },
 }
 
 enum LoopKind {
@@ -60,9 +76,12 @@ enum LoopKind {
     Persistent(usize),
 }
 
-struct Lowerer {
+struct Lowerer<'a> {
     out: String,
-    scopes: Vec<Vec<(String, ScalarType)>>,
+    /// The validator's types.
+    info: &'a ProgramInfo,
+    /// Set when an expression had no type in `info`.
+    untyped: std::cell::Cell<bool>,
     words: HashMap<String, u32>,
     loops: Vec<String>,
     loop_stack: Vec<LoopKind>,
@@ -81,15 +100,6 @@ fn is_constant(e: &Expr) -> bool {
         Expr::Unary { operand: a, .. } | Expr::Cast { value: a, .. } | Expr::Bitcast { value: a, .. } => is_constant(a),
         Expr::Binary { lhs, rhs, .. } => is_constant(lhs) && is_constant(rhs),
         Expr::Select { cond, if_true, if_false } => is_constant(cond) && is_constant(if_true) && is_constant(if_false),
-    }
-}
-
-impl TypeEnv for Lowerer {
-    fn var_type(&self, name: &str) -> Option<ScalarType> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(n, _)| n == name).map(|(_, t)| *t)
-    }
-    fn has_buffer(&self, name: &str) -> bool {
-        self.words.contains_key(name)
     }
 }
 
@@ -122,7 +132,7 @@ pub fn literal(l: Literal) -> String {
     }
 }
 
-impl Lowerer {
+impl Lowerer<'_> {
     fn header_text(&self, program: &ValidProgram) -> String {
         let mut h = String::new();
         let _ = writeln!(
@@ -165,8 +175,11 @@ impl Lowerer {
     }
 
     fn ty(&self, e: &Expr) -> ScalarType {
-        // The program is validated: typing cannot fail; u32 is never reached in practice.
-        type_of(e, self).unwrap_or(ScalarType::U32)
+        self.info.type_of(e).unwrap_or_else(|| {
+            // `lower` fails: what is written with this stand-in is thrown away.
+            self.untyped.set(true);
+            ScalarType::U32
+        })
     }
 
     fn expr(&self, e: &Expr) -> String {
@@ -284,16 +297,8 @@ impl Lowerer {
     }
 
     fn block(&mut self, stmts: &[Stmt], depth: usize, path: &str) {
-        self.scopes.push(Vec::new());
         for (i, s) in stmts.iter().enumerate() {
             self.stmt(s, depth, &format!("{path}[{i}]"));
-        }
-        self.scopes.pop();
-    }
-
-    fn declare(&mut self, name: &str, ty: ScalarType) {
-        if let Some(s) = self.scopes.last_mut() {
-            s.push((name.to_string(), ty));
         }
     }
 
@@ -302,7 +307,6 @@ impl Lowerer {
             Stmt::Let { name, ty, value } => {
                 let v = self.expr(value);
                 self.line(d, &format!("var v_{name}: {} = {v};", wgsl_type(*ty)));
-                self.declare(name, *ty);
             }
             Stmt::Assign { name, value } => {
                 let v = self.expr(value);
@@ -317,10 +321,7 @@ impl Lowerer {
                 call_args.extend(args.iter().map(|a| self.expr(a)));
                 let call = format!("{}_{buffer}({})", atomic_helper(*op), call_args.join(", "));
                 match result {
-                    Some(r) => {
-                        self.line(d, &format!("let v_{r}: u32 = {call};"));
-                        self.declare(r, ScalarType::U32);
-                    }
+                    Some(r) => self.line(d, &format!("let v_{r}: u32 = {call};")),
                     None => self.line(d, &format!("{call};")),
                 }
             }
@@ -347,11 +348,9 @@ impl Lowerer {
                 self.line(d + 1, &format!("var left_{id}: bool = false;"));
                 self.line(d + 1, &format!("for (; i_{id} < to_{id}; i_{id} = i_{id} + 1u) {{"));
                 self.line(d + 2, &format!("let v_{var}: u32 = i_{id};"));
-                self.scopes.push(vec![(var.clone(), ScalarType::U32)]);
                 self.loop_stack.push(LoopKind::For(id));
                 self.block(body, d + 2, &format!("{path}.body"));
                 self.loop_stack.pop();
-                self.scopes.pop();
                 self.line(d + 1, "}");
                 self.line(d + 1, "// Short of its bound without a break: a driver cut the loop off.");
                 self.line(

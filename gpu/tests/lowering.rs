@@ -29,7 +29,7 @@ fn every_variant_lowers_to_valid_wgsl() {
                 let mut o = base.clone();
                 o.slots = slots;
                 o.workgroup_size = wg;
-                let lowered = lower(&build(&o).unwrap());
+                let lowered = lower(&build(&o).unwrap()).unwrap();
                 if let Err(e) = validate_wgsl(&lowered.wgsl) {
                     panic!("{name} slots={slots} wg={wg}: naga rejects the WGSL:\n{e}");
                 }
@@ -41,7 +41,7 @@ fn every_variant_lowers_to_valid_wgsl() {
 #[test]
 fn wgsl_snapshots() {
     for (name, o) in variants() {
-        let lowered = lower(&build(&o).unwrap());
+        let lowered = lower(&build(&o).unwrap()).unwrap();
         insta::assert_snapshot!(name, lowered.wgsl);
     }
 }
@@ -73,7 +73,7 @@ fn constant_operations_that_wrap_lower_to_valid_wgsl() {
     let body = values.into_iter().enumerate().map(|(k, v)| store("heap", Expr::u32(k as u32), v)).collect();
     let mut o = BuildOptions::new(Mode::Once, 4);
     o.user_handlers = vec![UserHandler { name: "constants".into(), opcode: 0x100, body, io: None }];
-    let wgsl = lower(&build(&o).unwrap()).wgsl;
+    let wgsl = lower(&build(&o).unwrap()).unwrap().wgsl;
     if let Err(e) = validate_wgsl(&wgsl) {
         panic!("naga rejects the WGSL of constant operations:\n{e}");
     }

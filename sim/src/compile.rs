@@ -1,14 +1,16 @@
-//! Compile a validated program into the simulator's [`Code`]: names become registers,
+//! Compile a validated program into the simulator's [`Code`]: variables become registers,
 //! ops become typed kinds, and common shapes (`load(buf, x + k)`, `x op literal`) become
 //! fused ops. Registers are allocated with the scopes' stack discipline, so a program
-//! needs only as many as its deepest nesting.
+//! needs only as many as its deepest nesting. Types and which declaration each variable
+//! use refers to come from the validator's side table ([`ProgramInfo`]); nothing here
+//! derives them again.
 //!
 //! Every IR op is matched exhaustively (no wildcard arm): a new op does not compile
 //! until the simulator handles it.
 
 use crate::code::*;
 use crate::SimError;
-use megaloop::ir::validate::{type_of, TypeEnv};
+use megaloop::ir::validate::{ProgramInfo, VariableUse};
 use megaloop::ir::{BinaryOp, Block, Expr, Literal, ScalarType, Stmt, UnaryOp, ValidProgram};
 use std::collections::HashMap;
 
@@ -16,7 +18,8 @@ use std::collections::HashMap;
 pub fn compile(program: &ValidProgram) -> Result<Code, SimError> {
     let mut c = Compiler {
         buffers: program.buffers.iter().enumerate().map(|(i, b)| (b.name.clone(), (i as u16, b.words))).collect(),
-        scopes: Vec::new(),
+        info: program.info(),
+        registers_of: vec![None; program.info().variables() as usize],
         next: 0,
         max: 0,
         has_persistent_loop: false,
@@ -33,22 +36,15 @@ pub fn compile(program: &ValidProgram) -> Result<Code, SimError> {
     })
 }
 
-struct Compiler {
+struct Compiler<'a> {
     buffers: HashMap<String, (u16, u32)>,
-    scopes: Vec<Vec<(String, Reg, ScalarType)>>,
+    info: &'a ProgramInfo,
+    /// Each declaration's register, by its id, once compiled.
+    registers_of: Vec<Option<Reg>>,
     next: Reg,
     max: Reg,
     has_persistent_loop: bool,
     has_barrier: bool,
-}
-
-impl TypeEnv for Compiler {
-    fn var_type(&self, name: &str) -> Option<ScalarType> {
-        self.lookup(name).map(|(_, t)| t)
-    }
-    fn has_buffer(&self, name: &str) -> bool {
-        self.buffers.contains_key(name)
-    }
 }
 
 fn internal(what: impl std::fmt::Display) -> SimError {
@@ -153,9 +149,15 @@ fn op_dst(op: &mut Op) -> &mut Reg {
     }
 }
 
-impl Compiler {
-    fn lookup(&self, name: &str) -> Option<(Reg, ScalarType)> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(n, _, _)| n == name).map(|(_, r, t)| (*r, *t))
+impl Compiler<'_> {
+    /// The register of the variable a `Var` expression or an `assign` refers to.
+    fn variable(&self, node: &impl VariableUse) -> Result<Reg, SimError> {
+        let id = self.info.variable_of(node).ok_or_else(|| internal("a variable use the validator did not bind"))?;
+        self.registers_of
+            .get(id.0 as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| internal(format!("variable {} used before its declaration was compiled", id.0)))
     }
 
     fn alloc(&mut self) -> Reg {
@@ -165,8 +167,11 @@ impl Compiler {
         r
     }
 
-    fn declare(&mut self, name: &str, reg: Reg, ty: ScalarType) -> Result<(), SimError> {
-        self.scopes.last_mut().ok_or_else(|| internal("no scope"))?.push((name.to_string(), reg, ty));
+    /// Bind the variable statement `s` declares to `reg`.
+    fn declare(&mut self, s: &Stmt, reg: Reg) -> Result<(), SimError> {
+        let id = self.info.declared_by(s).ok_or_else(|| internal("a declaration the validator did not number"))?;
+        let slot = self.registers_of.get_mut(id.0 as usize).ok_or_else(|| internal("a declaration out of range"))?;
+        *slot = Some(reg);
         Ok(())
     }
 
@@ -175,13 +180,13 @@ impl Compiler {
     }
 
     fn ty(&self, e: &Expr) -> Result<ScalarType, SimError> {
-        type_of(e, self).map_err(|(path, kind)| internal(format!("{path}: {kind}")))
+        self.info.type_of(e).ok_or_else(|| internal("an expression the validator did not type"))
     }
 
     /// Emit ops computing `e`; returns the register holding it.
     fn expr(&mut self, e: &Expr, ops: &mut Vec<Op>) -> Result<Reg, SimError> {
         Ok(match e {
-            Expr::Var(name) => self.lookup(name).ok_or_else(|| internal(format!("unknown variable {name}")))?.0,
+            Expr::Var(_) => self.variable(e)?,
             Expr::Literal(l) => {
                 let dst = self.alloc();
                 ops.push(Op::Const { dst, value: l.to_word() });
@@ -278,30 +283,28 @@ impl Compiler {
     }
 
     fn block(&mut self, stmts: &Block, path: &str) -> Result<Vec<Node>, SimError> {
-        self.scopes.push(Vec::new());
         let mark = self.next;
         let mut nodes = Vec::new();
         for (i, s) in stmts.iter().enumerate() {
             self.stmt(s, &format!("{path}[{i}]"), &mut nodes)?;
         }
-        self.scopes.pop();
         self.next = mark;
         Ok(merge_evals(nodes))
     }
 
     fn stmt(&mut self, s: &Stmt, path: &str, nodes: &mut Vec<Node>) -> Result<(), SimError> {
         match s {
-            Stmt::Let { name, ty, value } => {
+            Stmt::Let { value, .. } => {
                 let var = self.alloc();
                 let mark = self.next;
                 let mut ops = Vec::new();
                 self.expr_into(value, var, &mut ops)?;
                 self.next = mark;
                 nodes.push(Node::Eval(ops));
-                self.declare(name, var, *ty)?;
+                self.declare(s, var)?;
             }
-            Stmt::Assign { name, value } => {
-                let (dst, _) = self.lookup(name).ok_or_else(|| internal(format!("assign to unknown {name}")))?;
+            Stmt::Assign { value, .. } => {
+                let dst = self.variable(s)?;
                 let mark = self.next;
                 let mut ops = Vec::new();
                 let src = self.expr(value, &mut ops)?;
@@ -338,8 +341,8 @@ impl Compiler {
                     nodes.push(Node::Eval(ops));
                 }
                 nodes.push(Node::Atomic { op: *op, buf, idx, a: regs[0], b: regs[1], dst });
-                if let (Some(name), Some(reg)) = (result, dst) {
-                    self.declare(name, reg, ScalarType::U32)?;
+                if let Some(reg) = dst {
+                    self.declare(s, reg)?;
                 }
             }
             Stmt::If { cond, then, otherwise } => {
@@ -354,7 +357,7 @@ impl Compiler {
                 self.next = mark;
                 nodes.push(Node::If { cond: c, then, otherwise });
             }
-            Stmt::For { var, from, to, body } => {
+            Stmt::For { from, to, body, .. } => {
                 let mark = self.next;
                 let counter = self.alloc();
                 let bound = self.alloc();
@@ -362,9 +365,8 @@ impl Compiler {
                 self.expr_into(from, counter, &mut ops)?;
                 self.expr_into(to, bound, &mut ops)?;
                 nodes.push(Node::Eval(ops));
-                self.scopes.push(vec![(var.clone(), counter, ScalarType::U32)]);
+                self.declare(s, counter)?;
                 let body = self.block(body, &format!("{path}.body"))?;
-                self.scopes.pop();
                 self.next = mark;
                 nodes.push(Node::For { var: counter, to: bound, body });
             }

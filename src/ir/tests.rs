@@ -468,3 +468,43 @@ fn deepest_valid_programs_round_trip_through_json() {
     assert!(deepest_ok, "{:?}", validate(&p).err());
     assert_eq!(back.expect("a valid program's JSON parses"), p);
 }
+
+/// The validator's side table types every expression node of the program and binds every
+/// variable use, assignment and declaration; clones share it; nodes of other programs
+/// are not in it.
+#[test]
+fn program_info_covers_every_node_of_a_megakernel() {
+    use crate::builder::{build, BuildOptions, Mode};
+    use crate::ir::walk::{expr_children, stmt_exprs, visit_stmts};
+    for mode in Mode::ALL {
+        let program = build(&BuildOptions::new(mode, 64)).unwrap();
+        let info = program.clone().info().expressions();
+        let (mut nodes, mut declarations) = (0, 0);
+        let program_ref = &program;
+        visit_stmts(&program_ref.body, &mut |s| {
+            let mut stack = stmt_exprs(s);
+            while let Some(e) = stack.pop() {
+                nodes += 1;
+                assert!(program_ref.info().type_of(e).is_some(), "{mode:?}: untyped {e:?}");
+                if matches!(e, Expr::Var(_)) {
+                    assert!(program_ref.info().variable_of(e).is_some(), "{mode:?}: unbound {e:?}");
+                }
+                stack.extend(expr_children(e));
+            }
+            match s {
+                Stmt::Let { .. } | Stmt::For { .. } | Stmt::Atomic { result: Some(_), .. } => {
+                    declarations += 1;
+                    assert!(program_ref.info().declared_by(s).is_some(), "{mode:?}: undeclared {s:?}");
+                }
+                Stmt::Assign { .. } => assert!(program_ref.info().variable_of(s).is_some(), "{mode:?}: {s:?}"),
+                _ => {}
+            }
+        });
+        assert_eq!(nodes, info, "{mode:?}: every node typed once");
+        assert_eq!(declarations, program.info().variables(), "{mode:?}");
+        // A node of another program, even an equal one, is not in the table.
+        let copy = program.program().clone();
+        let first = copy.body.iter().flat_map(stmt_exprs).next().expect("an expression");
+        assert_eq!(program.info().type_of(first), None);
+    }
+}

@@ -181,12 +181,71 @@ impl fmt::Display for ValidationErrors {
 impl std::error::Error for ValidationErrors {}
 
 /// A program that passed [`validate`]. Only the validator constructs it, and it is
-/// immutable, so its [`key`](ValidProgram::key) stands for its contents.
+/// immutable, so its [`key`](ValidProgram::key) stands for its contents and its
+/// [`info`](ValidProgram::info) for every expression's type. Clones share the program
+/// (the side table names expressions by where they live).
 #[derive(Clone, Debug)]
 pub struct ValidProgram {
-    program: Program,
+    program: std::sync::Arc<Program>,
+    info: std::sync::Arc<ProgramInfo>,
     key: u64,
 }
+
+/// What the validator found out about a valid program, for the backends to read instead
+/// of deriving it again (naga's `ModuleInfo`): the type of every expression node, and
+/// which declaration every variable use and assignment refers to. Nodes are named by
+/// their address in the [`ValidProgram`]'s shared program, so a lookup takes constant
+/// time and a node of any other program is not found.
+#[derive(Debug, Default)]
+pub struct ProgramInfo {
+    types: HashMap<usize, ScalarType>,
+    /// `Var` expressions and `assign` statements: the declaration they refer to.
+    uses: HashMap<usize, VarId>,
+    /// `let`, `for` and atomic-result statements: the declaration they make.
+    declarations: HashMap<usize, VarId>,
+    variables: u32,
+}
+
+/// A declaration of a variable, numbered in program order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VarId(pub u32);
+
+fn address<T>(node: &T) -> usize {
+    node as *const T as usize
+}
+
+impl ProgramInfo {
+    /// The type of expression `e`, a node of the program this table was made for;
+    /// `None` for any other expression.
+    pub fn type_of(&self, e: &Expr) -> Option<ScalarType> {
+        self.types.get(&address(e)).copied()
+    }
+
+    /// The declaration a `Var` expression or an `assign` statement refers to.
+    pub fn variable_of(&self, node: &impl VariableUse) -> Option<VarId> {
+        self.uses.get(&address(node)).copied()
+    }
+
+    /// The declaration a `let`, a `for` or an atomic with a result makes.
+    pub fn declared_by(&self, s: &Stmt) -> Option<VarId> {
+        self.declarations.get(&address(s)).copied()
+    }
+
+    /// How many expression nodes it types.
+    pub fn expressions(&self) -> usize {
+        self.types.len()
+    }
+
+    /// How many variables the program declares (ids are `0..variables`).
+    pub fn variables(&self) -> u32 {
+        self.variables
+    }
+}
+
+/// A node that may refer to a variable: a `Var` expression or an `assign` statement.
+pub trait VariableUse {}
+impl VariableUse for Expr {}
+impl VariableUse for Stmt {}
 
 /// Two validated programs are equal when their programs are.
 impl PartialEq for ValidProgram {
@@ -208,9 +267,14 @@ impl ValidProgram {
         &self.program
     }
 
+    /// The type of every expression of [`ValidProgram::program`], found by the validator.
+    pub fn info(&self) -> &ProgramInfo {
+        &self.info
+    }
+
     /// Give the program back.
     pub fn into_program(self) -> Program {
-        self.program
+        std::sync::Arc::try_unwrap(self.program).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// The declaration of a buffer by name.
@@ -237,7 +301,7 @@ pub trait TypeEnv {
 /// The type of an expression, or the relative path (`.lhs.rhs`) and error of the first
 /// bad node. Compilers of validated programs call this too, so typing lives in one place.
 pub fn type_of(e: &Expr, env: &dyn TypeEnv) -> Result<ScalarType, (String, ErrorKind)> {
-    type_of_at(e, env, 0)
+    type_of_at(e, env, 0, &mut |_, _| {})
 }
 
 fn prefix(seg: &str) -> impl Fn((String, ErrorKind)) -> (String, ErrorKind) + '_ {
@@ -252,7 +316,24 @@ fn expect(ty: ScalarType, want: ScalarType, what: &str) -> Result<(), (String, E
     }
 }
 
-fn type_of_at(e: &Expr, env: &dyn TypeEnv, depth: usize) -> Result<ScalarType, (String, ErrorKind)> {
+/// [`type_of`], telling `record` the type of every node it types (children first).
+fn type_of_at(
+    e: &Expr,
+    env: &dyn TypeEnv,
+    depth: usize,
+    record: &mut dyn FnMut(&Expr, ScalarType),
+) -> Result<ScalarType, (String, ErrorKind)> {
+    let ty = type_of_node(e, env, depth, record)?;
+    record(e, ty);
+    Ok(ty)
+}
+
+fn type_of_node(
+    e: &Expr,
+    env: &dyn TypeEnv,
+    depth: usize,
+    record: &mut dyn FnMut(&Expr, ScalarType),
+) -> Result<ScalarType, (String, ErrorKind)> {
     if depth > MAX_NESTING {
         return Err((String::new(), ErrorKind::TooDeep));
     }
@@ -266,7 +347,7 @@ fn type_of_at(e: &Expr, env: &dyn TypeEnv, depth: usize) -> Result<ScalarType, (
             if !env.has_buffer(buffer) {
                 return Err((String::new(), ErrorKind::UnknownBuffer { name: buffer.clone() }));
             }
-            let ty = type_of_at(index, env, d).map_err(prefix("index"))?;
+            let ty = type_of_at(index, env, d, record).map_err(prefix("index"))?;
             expect(ty, ScalarType::U32, "load index").map_err(prefix("index"))?;
             Ok(ScalarType::U32)
         }
@@ -279,7 +360,7 @@ fn type_of_at(e: &Expr, env: &dyn TypeEnv, depth: usize) -> Result<ScalarType, (
         }
         Expr::Builtin(_) => Ok(ScalarType::U32),
         Expr::Unary { op, operand } => {
-            let ty = type_of_at(operand, env, d).map_err(prefix("operand"))?;
+            let ty = type_of_at(operand, env, d, record).map_err(prefix("operand"))?;
             if op.accepts(ty) {
                 Ok(ty)
             } else {
@@ -294,8 +375,8 @@ fn type_of_at(e: &Expr, env: &dyn TypeEnv, depth: usize) -> Result<ScalarType, (
             }
         }
         Expr::Binary { op, lhs, rhs } => {
-            let lt = type_of_at(lhs, env, d).map_err(prefix("lhs"))?;
-            let rt = type_of_at(rhs, env, d).map_err(prefix("rhs"))?;
+            let lt = type_of_at(lhs, env, d, record).map_err(prefix("lhs"))?;
+            let rt = type_of_at(rhs, env, d, record).map_err(prefix("rhs"))?;
             let sig = op.sig();
             if !sig.lhs.contains(lt) {
                 return Err((
@@ -319,19 +400,19 @@ fn type_of_at(e: &Expr, env: &dyn TypeEnv, depth: usize) -> Result<ScalarType, (
             })
         }
         Expr::Select { cond, if_true, if_false } => {
-            let ct = type_of_at(cond, env, d).map_err(prefix("cond"))?;
+            let ct = type_of_at(cond, env, d, record).map_err(prefix("cond"))?;
             expect(ct, ScalarType::Bool, "select condition").map_err(prefix("cond"))?;
-            let tt = type_of_at(if_true, env, d).map_err(prefix("if_true"))?;
-            let ft = type_of_at(if_false, env, d).map_err(prefix("if_false"))?;
+            let tt = type_of_at(if_true, env, d, record).map_err(prefix("if_true"))?;
+            let ft = type_of_at(if_false, env, d, record).map_err(prefix("if_false"))?;
             expect(ft, tt, "select's false value (must match the true value)").map_err(prefix("if_false"))?;
             Ok(tt)
         }
         Expr::Cast { to, value } => {
-            type_of_at(value, env, d).map_err(prefix("value"))?;
+            type_of_at(value, env, d, record).map_err(prefix("value"))?;
             Ok(*to)
         }
         Expr::Bitcast { to, value } => {
-            let from = type_of_at(value, env, d).map_err(prefix("value"))?;
+            let from = type_of_at(value, env, d, record).map_err(prefix("value"))?;
             if bitcast_allowed(from, *to) {
                 Ok(*to)
             } else {
@@ -362,6 +443,7 @@ pub fn is_identifier(name: &str) -> bool {
 struct VarInfo {
     ty: ScalarType,
     mutable: bool,
+    id: VarId,
 }
 
 struct Validator<'a> {
@@ -373,6 +455,8 @@ struct Validator<'a> {
     visible: HashMap<&'a str, Vec<VarInfo>>,
     errors: Vec<ValidationError>,
     loop_depth: usize,
+    /// The [`ProgramInfo`] being made.
+    info: ProgramInfo,
 }
 
 impl TypeEnv for Validator<'_> {
@@ -384,25 +468,31 @@ impl TypeEnv for Validator<'_> {
     }
 }
 
-/// Validate a program; on success the program is wrapped in [`ValidProgram`].
+/// Validate a program; on success the program is wrapped in [`ValidProgram`], with the
+/// type of every expression in its [`ProgramInfo`].
 pub fn validate(program: &Program) -> Result<ValidProgram, ValidationErrors> {
-    let mut v = Validator {
-        buffers: HashMap::new(),
-        scopes: Vec::new(),
-        visible: HashMap::new(),
-        errors: Vec::new(),
-        loop_depth: 0,
+    // The copy the ValidProgram will share: the side table names its nodes.
+    let shared = std::sync::Arc::new(program.clone());
+    let (errors, types) = {
+        let mut v = Validator {
+            buffers: HashMap::new(),
+            scopes: Vec::new(),
+            visible: HashMap::new(),
+            errors: Vec::new(),
+            loop_depth: 0,
+            info: ProgramInfo::default(),
+        };
+        v.check_header(&shared);
+        v.block(&shared.body, "body", 0);
+        (v.errors, v.info)
     };
-    v.check_header(program);
-    v.block(&program.body, "body", 0);
-    if v.errors.is_empty() {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        program.hash(&mut hasher);
-        Ok(ValidProgram { program: program.clone(), key: hasher.finish() })
-    } else {
-        Err(ValidationErrors(v.errors))
+    if !errors.is_empty() {
+        return Err(ValidationErrors(errors));
     }
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    shared.hash(&mut hasher);
+    Ok(ValidProgram { program: shared, info: std::sync::Arc::new(types), key: hasher.finish() })
 }
 
 impl<'a> Validator<'a> {
@@ -471,7 +561,17 @@ impl<'a> Validator<'a> {
     }
 
     fn expr(&mut self, e: &Expr, path: &str, ctx: &Stmt) -> Option<ScalarType> {
-        match type_of(e, self) {
+        let (mut types, mut uses) = (std::mem::take(&mut self.info.types), std::mem::take(&mut self.info.uses));
+        let typed = type_of_at(e, &*self, 0, &mut |node, ty| {
+            types.insert(address(node), ty);
+            if let Expr::Var(name) = node {
+                if let Some(v) = self.lookup(name) {
+                    uses.insert(address(node), v.id);
+                }
+            }
+        });
+        (self.info.types, self.info.uses) = (types, uses);
+        match typed {
             Ok(t) => Some(t),
             Err((rel, kind)) => {
                 self.error(format!("{path}{rel}"), kind, print::stmt_head(ctx));
@@ -489,7 +589,12 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn declare(&mut self, name: &'a str, info: VarInfo, path: String, ctx: &Stmt) {
+    /// Declare `name` (of type `ty`, assignable or not) by statement `ctx`.
+    fn declare(&mut self, name: &'a str, ty: ScalarType, mutable: bool, path: String, ctx: &Stmt) {
+        let id = VarId(self.info.variables);
+        self.info.variables += 1;
+        self.info.declarations.insert(address(ctx), id);
+        let info = VarInfo { ty, mutable, id };
         if !is_identifier(name) {
             self.error(path, ErrorKind::InvalidIdentifier { name: name.to_string() }, print::stmt_head(ctx));
         } else if self.lookup(name).is_some() {
@@ -528,7 +633,7 @@ impl<'a> Validator<'a> {
         match s {
             Stmt::Let { name, ty, value } => {
                 self.expect_expr(value, *ty, "let value (must match the declared type)", &format!("{path}.value"), s);
-                self.declare(name, VarInfo { ty: *ty, mutable: true }, format!("{path}.name"), s);
+                self.declare(name, *ty, true, format!("{path}.name"), s);
             }
             Stmt::Assign { name, value } => match self.lookup(name) {
                 None => self.error(
@@ -537,6 +642,7 @@ impl<'a> Validator<'a> {
                     print::stmt_head(s),
                 ),
                 Some(info) => {
+                    self.info.uses.insert(address(s), info.id);
                     if !info.mutable {
                         self.error(
                             format!("{path}.name"),
@@ -577,7 +683,7 @@ impl<'a> Validator<'a> {
                             print::stmt_head(s),
                         );
                     }
-                    self.declare(r, VarInfo { ty: ScalarType::U32, mutable: false }, format!("{path}.result"), s);
+                    self.declare(r, ScalarType::U32, false, format!("{path}.result"), s);
                 }
             }
             Stmt::If { cond, then, otherwise } => {
@@ -589,7 +695,7 @@ impl<'a> Validator<'a> {
                 self.expect_expr(from, ScalarType::U32, "for start", &format!("{path}.from"), s);
                 self.expect_expr(to, ScalarType::U32, "for bound", &format!("{path}.to"), s);
                 self.open_scope();
-                self.declare(var, VarInfo { ty: ScalarType::U32, mutable: false }, format!("{path}.var"), s);
+                self.declare(var, ScalarType::U32, false, format!("{path}.var"), s);
                 self.loop_depth += 1;
                 self.block(body, &format!("{path}.body"), depth + 1);
                 self.loop_depth -= 1;

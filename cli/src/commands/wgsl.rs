@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             build(&o)?
         }
     };
-    let lowered = lower(&program);
+    let lowered = lower(&program)?;
     validate_wgsl(&lowered.wgsl)
         .map_err(|e| anyhow::anyhow!("naga rejects the generated WGSL (a megaloop bug):\n{e}"))?;
     print!("{}", lowered.wgsl);
