@@ -127,7 +127,7 @@ impl GpuBackend {
 
     /// The largest workgroup whose lanes all progress while waiting on each other
     /// (discovered once).
-    pub fn progress_width(&mut self) -> Result<u32, BackendError> {
+    pub fn discover_progress_width(&mut self) -> Result<u32, BackendError> {
         if let Some(w) = self.progress_width {
             return Ok(w);
         }
@@ -141,7 +141,7 @@ impl GpuBackend {
     }
 
     /// Workgroups of `workgroup_size` lanes found co-resident (discovered once per size).
-    pub fn co_resident_workgroups(&mut self, workgroup_size: u32) -> Result<u32, BackendError> {
+    pub fn discover_co_resident_workgroups(&mut self, workgroup_size: u32) -> Result<u32, BackendError> {
         if let Some(&n) = self.occupancy.get(&workgroup_size) {
             return Ok(n);
         }
@@ -462,7 +462,7 @@ impl Backend for GpuBackend {
     }
 
     fn co_resident_workgroups(&mut self, workgroup_size: u32) -> Result<Option<u32>, BackendError> {
-        GpuBackend::co_resident_workgroups(self, workgroup_size).map(Some)
+        self.discover_co_resident_workgroups(workgroup_size).map(Some)
     }
 
     fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
@@ -476,7 +476,7 @@ impl Backend for GpuBackend {
     }
 
     fn progress_width(&mut self) -> Result<Option<u32>, BackendError> {
-        GpuBackend::progress_width(self).map(Some)
+        self.discover_progress_width().map(Some)
     }
 
     fn loop_iteration_limit(&self) -> Option<u32> {

@@ -216,12 +216,12 @@ impl Backend for UserKernelBackend {
 
     /// The GPU's co-resident count, at most what the kernel declares.
     fn co_resident_workgroups(&mut self, workgroup_size: u32) -> Result<Option<u32>, BackendError> {
-        let found = self.gpu.co_resident_workgroups(workgroup_size)?;
+        let found = self.gpu.discover_co_resident_workgroups(workgroup_size)?;
         Ok(Some(found.min(self.kernel.capabilities.max_workgroups)))
     }
 
     fn progress_width(&mut self) -> Result<Option<u32>, BackendError> {
-        GpuBackend::progress_width(&mut self.gpu).map(Some)
+        self.gpu.discover_progress_width().map(Some)
     }
 
     fn loop_iteration_limit(&self) -> Option<u32> {

@@ -57,7 +57,9 @@ impl Memory {
     }
 }
 
-impl LiveMemory for Memory {
+// SAFETY: regions cover whole buffers of atomic words owned by this memory, which are
+// never resized; lanes touch them only through atomic word accesses.
+unsafe impl LiveMemory for Memory {
     fn load(&self, buffer: usize, index: usize) -> u32 {
         self.buffers.get(buffer).and_then(|b| b.get(index)).map_or(0, |w| w.load(Relaxed))
     }

@@ -143,7 +143,16 @@ pub enum BackendError {
 /// Word access to the buffers of a run in progress (the simulator's real atomics), for
 /// host services that run concurrently with the lanes. Every access is one atomic word
 /// access.
-pub trait LiveMemory: Sync {
+///
+/// # Safety
+///
+/// The regions [`LiveMemory::landing`] and [`LiveMemory::source`] return are raw memory
+/// that an IO engine reads and writes without further checks: an implementation must
+/// return only regions valid for reads and writes of their whole length for as long as
+/// the memory itself is borrowed, that no safe reference to those bytes aliases while an
+/// engine uses them except the memory's own atomic word accesses, and that mirror the
+/// buffer as the methods say.
+pub unsafe trait LiveMemory: Sync {
     /// Read a word (0 outside the buffer).
     fn load(&self, buffer: usize, index: usize) -> u32;
     /// Write a word (dropped outside the buffer).
@@ -349,52 +358,4 @@ pub fn check_buffers(program: &ValidProgram, buffers: &[Vec<u32>]) -> Result<(),
         }
     }
     Ok(())
-}
-
-impl LiveMemory for std::sync::Mutex<&mut [Vec<u32>]> {
-    fn load(&self, buffer: usize, index: usize) -> u32 {
-        let guard = self.lock().unwrap_or_else(|e| e.into_inner());
-        guard.get(buffer).and_then(|b| b.get(index)).copied().unwrap_or(0)
-    }
-    fn store(&self, buffer: usize, index: usize, value: u32) {
-        let mut guard = self.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(w) = guard.get_mut(buffer).and_then(|b| b.get_mut(index)) {
-            *w = value;
-        }
-    }
-    fn compare_exchange(&self, buffer: usize, index: usize, current: u32, new: u32) -> Result<u32, u32> {
-        let mut guard = self.lock().unwrap_or_else(|e| e.into_inner());
-        match guard.get_mut(buffer).and_then(|b| b.get_mut(index)) {
-            Some(w) if *w == current => {
-                *w = new;
-                Ok(current)
-            }
-            Some(w) => Err(*w),
-            None => Err(0),
-        }
-    }
-    fn fetch_add(&self, buffer: usize, index: usize, value: u32) -> u32 {
-        let mut guard = self.lock().unwrap_or_else(|e| e.into_inner());
-        match guard.get_mut(buffer).and_then(|b| b.get_mut(index)) {
-            Some(w) => {
-                let old = *w;
-                *w = old.wrapping_add(value);
-                old
-            }
-            None => 0,
-        }
-    }
-    fn landing(&self, buffer: usize) -> Option<RawRegion> {
-        let mut guard = self.lock().unwrap_or_else(|e| e.into_inner());
-        // The vectors are borrowed for this memory's lifetime and never resized, so the
-        // pointer stays valid after the guard is dropped. Bytes mirror little-endian words
-        // only on a little-endian host.
-        guard
-            .get_mut(buffer)
-            .filter(|_| cfg!(target_endian = "little"))
-            .map(|b| RawRegion { ptr: b.as_mut_ptr().cast(), len: b.len() * 4 })
-    }
-    fn source(&self, buffer: usize) -> Option<RawRegion> {
-        self.landing(buffer)
-    }
 }

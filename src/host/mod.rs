@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod engine_protocol;
+pub mod host_buffers;
 pub mod interrupt;
 pub mod io;
 pub mod ring;
@@ -17,3 +18,4 @@ pub use backend::{
     check_buffers, check_launch, Backend, BackendError, ExhaustedLane, HostService, LiveMemory, Outcome, RunReport,
     DEFAULT_RUN_TIMEOUT,
 };
+pub use host_buffers::HostBuffers;

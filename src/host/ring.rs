@@ -8,7 +8,7 @@ use crate::geometry::Geometry;
 use crate::host::io::buffer_index::*;
 use crate::host::io::{IoEngine, IoQueueService};
 use crate::host::staging::StagedMemory;
-use crate::host::{Backend, BackendError, HostService, Outcome};
+use crate::host::{Backend, BackendError, HostBuffers, HostService, Outcome};
 use crate::ir::ValidProgram;
 use crate::protocol::control::Control;
 use crate::protocol::debug_log::DebugLog;
@@ -19,7 +19,7 @@ use crate::protocol::{Action, CodecError, Status, STATUS_COUNT};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why a host operation failed.
@@ -354,13 +354,13 @@ impl Ring {
         self.buffers[CONTROL][CTRL_DRAIN_TARGET as usize] &= !DRAIN_TARGET_CLOSED;
         if let Some(io) = io {
             let words = self.buffers[HEAP].len();
-            let staging = match io.has_requests(&Mutex::new(&mut self.buffers[..])) {
+            let staging = match io.has_requests(&HostBuffers::new(&mut self.buffers)) {
                 true => backend.io_staging(HEAP, words)?,
                 false => None,
             };
             match staging {
                 Some(staging) => io.end_epoch(&StagedMemory::new(&mut self.buffers, HEAP, staging)),
-                None => io.end_epoch(&Mutex::new(&mut self.buffers[..])),
+                None => io.end_epoch(&HostBuffers::new(&mut self.buffers)),
             }
         }
         let control = &mut self.buffers[CONTROL];

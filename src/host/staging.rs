@@ -7,7 +7,7 @@
 //! (fast even where the mapping is write-combined); nothing reads it back on the host.
 
 use crate::host::io::RawRegion;
-use crate::host::LiveMemory;
+use crate::host::{HostBuffers, LiveMemory};
 use std::sync::Mutex;
 
 /// A mapped staging area that mirrors one buffer byte for byte, and the word ranges
@@ -22,7 +22,7 @@ pub struct IoStaging {
 
 /// The host's buffers, with each IO landing in `buffer` mirrored into a staging area.
 pub struct StagedMemory<'a> {
-    host: Mutex<&'a mut [Vec<u32>]>,
+    host: HostBuffers<'a>,
     staging: Mutex<&'a mut IoStaging>,
     buffer: usize,
 }
@@ -30,11 +30,13 @@ pub struct StagedMemory<'a> {
 impl<'a> StagedMemory<'a> {
     /// Landings in `buffer` of `host` are mirrored into `staging`.
     pub fn new(host: &'a mut [Vec<u32>], buffer: usize, staging: &'a mut IoStaging) -> StagedMemory<'a> {
-        StagedMemory { host: Mutex::new(host), staging: Mutex::new(staging), buffer }
+        StagedMemory { host: HostBuffers::new(host), staging: Mutex::new(staging), buffer }
     }
 }
 
-impl LiveMemory for StagedMemory<'_> {
+// SAFETY: the staging region is mapped for the life of the `IoStaging` this memory
+// borrows, and only the IO engine writes it while the service runs.
+unsafe impl LiveMemory for StagedMemory<'_> {
     fn load(&self, buffer: usize, index: usize) -> u32 {
         self.host.load(buffer, index)
     }
@@ -57,10 +59,9 @@ impl LiveMemory for StagedMemory<'_> {
             return;
         }
         let mut staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
-        let host = self.host.lock().unwrap_or_else(|e| e.into_inner());
-        let source = host.get(buffer).and_then(|b| b.get(word..word.saturating_add(words)));
-        let (Some(source), Some(target)) = (source, staging.region.sub(word * 4, words * 4)) else { return };
-        let bytes: Vec<u8> = source.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let Some(target) = staging.region.sub(word * 4, words * 4) else { return };
+        let bytes: Vec<u8> =
+            (word..word.saturating_add(words)).flat_map(|k| self.host.load(buffer, k).to_le_bytes()).collect();
         // SAFETY: `target` lies inside the mapped staging area, which outlives this memory,
         // and nothing else writes it between epochs.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), target.ptr, bytes.len()) };

@@ -455,6 +455,8 @@ struct Validator<'a> {
     visible: HashMap<&'a str, Vec<VarInfo>>,
     errors: Vec<ValidationError>,
     loop_depth: usize,
+    /// Whether to make the side table.
+    record: bool,
     /// The [`ProgramInfo`] being made.
     info: ProgramInfo,
 }
@@ -471,28 +473,38 @@ impl TypeEnv for Validator<'_> {
 /// Validate a program; on success the program is wrapped in [`ValidProgram`], with the
 /// type of every expression in its [`ProgramInfo`].
 pub fn validate(program: &Program) -> Result<ValidProgram, ValidationErrors> {
-    // The copy the ValidProgram will share: the side table names its nodes.
+    // First the caller's program (which may nest arbitrarily deep: nothing here recurses
+    // past the nesting limit), then, once it is known valid and so of bounded depth, the
+    // copy the ValidProgram will share, recording the side table that names its nodes.
+    let (errors, _) = check(program, false);
+    if !errors.is_empty() {
+        return Err(ValidationErrors(errors));
+    }
     let shared = std::sync::Arc::new(program.clone());
-    let (errors, types) = {
-        let mut v = Validator {
-            buffers: HashMap::new(),
-            scopes: Vec::new(),
-            visible: HashMap::new(),
-            errors: Vec::new(),
-            loop_depth: 0,
-            info: ProgramInfo::default(),
-        };
-        v.check_header(&shared);
-        v.block(&shared.body, "body", 0);
-        (v.errors, v.info)
-    };
+    let (errors, info) = check(&shared, true);
     if !errors.is_empty() {
         return Err(ValidationErrors(errors));
     }
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     shared.hash(&mut hasher);
-    Ok(ValidProgram { program: shared, info: std::sync::Arc::new(types), key: hasher.finish() })
+    Ok(ValidProgram { program: shared, info: std::sync::Arc::new(info), key: hasher.finish() })
+}
+
+/// One validation pass over `program`: its errors and, if `record`, its side table.
+fn check(program: &Program, record: bool) -> (Vec<ValidationError>, ProgramInfo) {
+    let mut v = Validator {
+        buffers: HashMap::new(),
+        scopes: Vec::new(),
+        visible: HashMap::new(),
+        errors: Vec::new(),
+        loop_depth: 0,
+        record,
+        info: ProgramInfo::default(),
+    };
+    v.check_header(program);
+    v.block(&program.body, "body", 0);
+    (v.errors, v.info)
 }
 
 impl<'a> Validator<'a> {
@@ -561,16 +573,21 @@ impl<'a> Validator<'a> {
     }
 
     fn expr(&mut self, e: &Expr, path: &str, ctx: &Stmt) -> Option<ScalarType> {
-        let (mut types, mut uses) = (std::mem::take(&mut self.info.types), std::mem::take(&mut self.info.uses));
-        let typed = type_of_at(e, &*self, 0, &mut |node, ty| {
-            types.insert(address(node), ty);
-            if let Expr::Var(name) = node {
-                if let Some(v) = self.lookup(name) {
-                    uses.insert(address(node), v.id);
+        let typed = if self.record {
+            let (mut types, mut uses) = (std::mem::take(&mut self.info.types), std::mem::take(&mut self.info.uses));
+            let typed = type_of_at(e, &*self, 0, &mut |node, ty| {
+                types.insert(address(node), ty);
+                if let Expr::Var(name) = node {
+                    if let Some(v) = self.lookup(name) {
+                        uses.insert(address(node), v.id);
+                    }
                 }
-            }
-        });
-        (self.info.types, self.info.uses) = (types, uses);
+            });
+            (self.info.types, self.info.uses) = (types, uses);
+            typed
+        } else {
+            type_of(e, &*self)
+        };
         match typed {
             Ok(t) => Some(t),
             Err((rel, kind)) => {
@@ -593,7 +610,9 @@ impl<'a> Validator<'a> {
     fn declare(&mut self, name: &'a str, ty: ScalarType, mutable: bool, path: String, ctx: &Stmt) {
         let id = VarId(self.info.variables);
         self.info.variables += 1;
-        self.info.declarations.insert(address(ctx), id);
+        if self.record {
+            self.info.declarations.insert(address(ctx), id);
+        }
         let info = VarInfo { ty, mutable, id };
         if !is_identifier(name) {
             self.error(path, ErrorKind::InvalidIdentifier { name: name.to_string() }, print::stmt_head(ctx));
@@ -642,7 +661,9 @@ impl<'a> Validator<'a> {
                     print::stmt_head(s),
                 ),
                 Some(info) => {
-                    self.info.uses.insert(address(s), info.id);
+                    if self.record {
+                        self.info.uses.insert(address(s), info.id);
+                    }
                     if !info.mutable {
                         self.error(
                             format!("{path}.name"),

@@ -517,7 +517,7 @@ pub fn io_queue(data: &[u8]) -> Result<(), Failure> {
     files.register(input).map_err(|e| Failure::new(e.to_string()))?;
     files.register_with(output, FileAccess::ReadWrite).map_err(|e| Failure::new(e.to_string()))?;
     let mut service = IoQueueService::new(PositionedEngine::new(files), HEAP_WORDS);
-    service.end_epoch(&std::sync::Mutex::new(&mut buffers[..]));
+    service.end_epoch(&megaloop::host::HostBuffers::new(&mut buffers));
 
     let input_bytes = std::fs::read(input).map_err(|e| Failure::new(e.to_string()))?;
     let entry = |b: &[Vec<u32>], e: usize, k: u32| b[IO_QUEUE][e * IO_ENTRY_WORDS as usize + k as usize];

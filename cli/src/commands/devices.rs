@@ -29,9 +29,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             caps
         } else {
             let mut gpu = GpuBackend::new(Some(&caps.name))?;
-            gpu.co_resident_workgroups(args.workgroup_size)?;
-            let width = gpu.progress_width()?;
-            gpu.co_resident_workgroups(width)?;
+            gpu.discover_co_resident_workgroups(args.workgroup_size)?;
+            let width = gpu.discover_progress_width()?;
+            gpu.discover_co_resident_workgroups(width)?;
             gpu.capabilities()
         };
         reports.push(caps);

@@ -272,7 +272,7 @@ fn serve(mut buffers: Vec<Vec<u32>>) -> (IoCompletion, (u32, u32)) {
     let files = reading(&temp("served.bin", &content(64)));
     let heap_words = buffers[buffer_index::HEAP].len() as u32;
     let mut service = IoQueueService::new(PositionedEngine::new(files), heap_words);
-    service.end_epoch(&std::sync::Mutex::new(&mut buffers[..]));
+    service.end_epoch(&crate::host::HostBuffers::new(&mut buffers));
     assert_eq!(service.completions.len(), 1, "exactly one completion: {:?}", service.completions);
     let ring = &buffers[buffer_index::RING];
     (service.completions[0].clone(), (ring[0], ring[SLOT_ARG0 as usize + 5]))

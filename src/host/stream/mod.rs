@@ -353,7 +353,7 @@ pub fn io_path_read(
             buffers[IO_QUEUE][at..at + IO_ENTRY_WORDS as usize].copy_from_slice(&entry.words());
         }
         buffers[CONTROL][CTRL_IO_CURSOR as usize] = n;
-        io.end_epoch(&std::sync::Mutex::new(&mut buffers[..]));
+        io.end_epoch(&crate::host::HostBuffers::new(&mut buffers));
     }
     let elapsed = start.elapsed();
     let mut failed: Vec<String> = io.completions.iter().filter_map(|c| c.message().map(str::to_string)).collect();
