@@ -220,7 +220,7 @@ impl Device {
         rx.recv().map_err(|e| device_error(&e))?.map_err(|e| device_error(&e))?;
         let words = {
             let view = buffer.get_mapped_range(..).map_err(|e| device_error(&e))?;
-            view.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+            bytemuck::pod_collect_to_vec(&view)
         };
         buffer.unmap();
         Ok(words)

@@ -42,10 +42,6 @@ pub fn changed_ranges(host: &[u32], known: &[u32]) -> Vec<Range<usize>> {
     ranges
 }
 
-fn words_to_bytes(words: &[u32]) -> Vec<u8> {
-    words.iter().flat_map(|w| w.to_le_bytes()).collect()
-}
-
 /// A storage buffer the backend binds (copied to and from), holding `words`.
 pub fn device_buffer(device: &wgpu::Device, queue: &wgpu::Queue, label: &str, words: &[u32]) -> wgpu::Buffer {
     let b = device.create_buffer(&wgpu::BufferDescriptor {
@@ -54,7 +50,7 @@ pub fn device_buffer(device: &wgpu::Device, queue: &wgpu::Queue, label: &str, wo
         usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: false,
     });
-    queue.write_buffer(&b, 0, &words_to_bytes(words));
+    queue.write_buffer(&b, 0, bytemuck::cast_slice(words));
     b
 }
 
@@ -83,7 +79,7 @@ impl Resident {
                 _ => std::iter::once(0..words.len()).collect(),
             };
             for r in ranges {
-                queue.write_buffer(buffer, r.start as u64 * 4, &words_to_bytes(&words[r.clone()]));
+                queue.write_buffer(buffer, r.start as u64 * 4, bytemuck::cast_slice(&words[r.clone()]));
                 bytes += r.len() as u64 * 4;
             }
         }

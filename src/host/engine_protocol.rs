@@ -9,6 +9,7 @@
 use crate::builder::{BuildOptions, Mode};
 use crate::host::Outcome;
 use crate::ir::{Program, WordRange};
+use crate::protocol::error::{words_from_le_bytes, words_to_le_bytes};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -194,17 +195,13 @@ fn requests_io(kernel: &BuildOptions, buffers: &[Vec<u32>]) -> bool {
 
 /// Words as the protocol sends them: little-endian, base64.
 pub fn encode_words(words: &[u32]) -> String {
-    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    base64::engine::general_purpose::STANDARD.encode(words_to_le_bytes(words))
 }
 
 /// Words from their protocol form, or what is wrong with it.
 pub fn decode_words(text: &str) -> Result<Vec<u32>, String> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
-    if bytes.len() % 4 != 0 {
-        return Err(format!("{} bytes is not a whole number of 4-byte words", bytes.len()));
-    }
-    Ok(bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    words_from_le_bytes("buffer", &bytes).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -109,7 +109,8 @@ pub enum CodecError {
     },
 }
 
-/// Little-endian bytes to words; a length that is not a multiple of 4 is an error.
+/// Little-endian bytes to words; a length that is not a multiple of 4 is an error. (The
+/// wire is little-endian whatever the host's byte order, so this is not a bytemuck cast.)
 pub fn words_from_le_bytes(what: &'static str, bytes: &[u8]) -> Result<Vec<u32>, CodecError> {
     if bytes.len() % 4 != 0 {
         return Err(CodecError::Misaligned { what, len: bytes.len() });

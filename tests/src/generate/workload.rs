@@ -208,10 +208,8 @@ pub fn workload() -> impl Strategy<Value = Workload> {
             let slot = (slot_plan(handler_count), tenant, 0u32..7);
             let handlers: Vec<_> = (0..handler_count).map(|k| handler(FIRST_USER_OPCODE + k)).collect();
             (vec(slot, slots as usize), handlers).prop_map(move |(plans, handlers)| {
-                let heap: Vec<u32> = generated_bytes(u64::from(HEAP_WORDS) * 4, heap_seed)
-                    .chunks_exact(4)
-                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect();
+                let heap: Vec<u32> =
+                    bytemuck::pod_collect_to_vec(&generated_bytes(u64::from(HEAP_WORDS) * 4, heap_seed));
                 let cx = Context { heap: &heap, file_len: file_len as u32 };
                 let slots = plans
                     .iter()
