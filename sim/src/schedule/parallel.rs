@@ -13,11 +13,12 @@
 use crate::code::Code;
 use crate::exec::{Hooks, Warp, WarpPlace};
 use crate::memory::Memory;
+use crate::sync::{AtomicBool, AtomicU64, Backoff, Ordering};
 use crate::SimError;
+use crossbeam_utils::CachePadded;
 use megaloop::geometry::Geometry;
 use megaloop::host::{ExhaustedLane, HostService};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Most OS threads a persistent program may ask for (one per workgroup).
@@ -29,9 +30,18 @@ impl Hooks for Free {}
 /// Most persistent-loop rounds a workgroup may run ahead of the slowest live one.
 pub const ROUND_SLACK: u64 = 8;
 
-/// Rounds run by each workgroup (`u64::MAX` once it finished).
+/// Rounds run by each workgroup (`u64::MAX` once it finished), each on its own cache
+/// line (every round writes one and reads all).
 struct RoundGate {
-    rounds: Vec<AtomicU64>,
+    rounds: Vec<CachePadded<AtomicU64>>,
+    /// Most rounds a workgroup may run ahead of the slowest live one.
+    slack: u64,
+}
+
+impl RoundGate {
+    fn new(workgroups: u32, slack: u64) -> RoundGate {
+        RoundGate { rounds: (0..workgroups).map(|_| CachePadded::new(AtomicU64::new(0))).collect(), slack }
+    }
 }
 
 /// Marks a workgroup finished when dropped, even if its thread panics, so the others
@@ -47,12 +57,13 @@ impl Drop for Finished<'_> {
 impl Hooks for RoundGate {
     fn round(&self, warp: u32) {
         let mine = self.rounds[warp as usize].fetch_add(1, Ordering::AcqRel) + 1;
+        let backoff = Backoff::new();
         loop {
             let slowest = self.rounds.iter().map(|r| r.load(Ordering::Acquire)).min().unwrap_or(u64::MAX);
-            if mine <= slowest.saturating_add(ROUND_SLACK) {
+            if mine <= slowest.saturating_add(self.slack) {
                 return;
             }
-            std::thread::yield_now();
+            backoff.snooze();
         }
     }
 }
@@ -77,7 +88,7 @@ pub fn run(
     let service = service.filter(|s| s.worth_polling());
     if code.has_persistent_loop && geometry.workgroups == 1 && service.is_none() {
         // One workgroup and nothing to poll: run it here, without a thread.
-        let gate = RoundGate { rounds: vec![AtomicU64::new(0)] };
+        let gate = RoundGate::new(1, ROUND_SLACK);
         let mut warp = Warp::new(code, mem, &gate, place(geometry, 0));
         warp.run();
         let mut lanes = std::mem::take(&mut warp.exhausted);
@@ -87,13 +98,16 @@ pub fn run(
     let done = AtomicBool::new(false);
     let exhausted = Mutex::new(Vec::new());
     let mut scope_gate = None;
+    // The poller parks between polls that found nothing, and is woken when the lanes end.
+    let parker = crossbeam_utils::sync::Parker::new();
+    let unparker = parker.unparker().clone();
     std::thread::scope(|scope| {
         let poller = service.map(|service| {
             let done = &done;
             scope.spawn(move || {
                 while !done.load(Ordering::Acquire) {
                     if service.poll(mem) == 0 {
-                        std::thread::sleep(std::time::Duration::from_micros(20));
+                        parker.park_timeout(std::time::Duration::from_micros(20));
                     }
                 }
                 service.poll(mem);
@@ -103,8 +117,7 @@ pub fn run(
             if geometry.workgroups > MAX_PERSISTENT_WORKGROUPS {
                 Err(SimError::TooManyWorkgroups { workgroups: geometry.workgroups, max: MAX_PERSISTENT_WORKGROUPS })
             } else {
-                let gate = &*scope_gate
-                    .insert(RoundGate { rounds: (0..geometry.workgroups).map(|_| AtomicU64::new(0)).collect() });
+                let gate = &*scope_gate.insert(RoundGate::new(geometry.workgroups, ROUND_SLACK));
                 let threads: Vec<_> = (0..geometry.workgroups)
                     .map(|wg| {
                         let exhausted = &exhausted;
@@ -138,6 +151,7 @@ pub fn run(
             Ok(())
         };
         done.store(true, Ordering::Release);
+        unparker.unpark();
         if let Some(p) = poller {
             if p.join().is_err() {
                 return Err(SimError::Internal("the host service thread panicked".into()));
@@ -148,4 +162,34 @@ pub fn run(
     let mut lanes = exhausted.into_inner().unwrap_or_else(|e| e.into_inner());
     lanes.sort_by_key(|l| l.lane);
     Ok(lanes)
+}
+
+/// loom: the round gate lets no workgroup run more than its slack ahead of the slowest
+/// live one, and never makes one wait for a workgroup that has finished.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+
+    #[test]
+    fn the_round_gate_bounds_the_lead_and_never_waits_on_a_finished_workgroup() {
+        loom::model(|| {
+            let gate = std::sync::Arc::new(RoundGate::new(2, 1));
+            let worker = |warp: u32, rounds: u64| {
+                let gate = std::sync::Arc::clone(&gate);
+                loom::thread::spawn(move || {
+                    let _finished = Finished(&gate, warp);
+                    for _ in 0..rounds {
+                        gate.round(warp);
+                        let mine = gate.rounds[warp as usize].load(Ordering::Acquire);
+                        let other = gate.rounds[1 - warp as usize].load(Ordering::Acquire);
+                        assert!(mine <= other.saturating_add(gate.slack), "warp {warp} at {mine}, other at {other}");
+                    }
+                })
+            };
+            // Warp 1 stops early: warp 0 must still finish (a finished warp counts as MAX).
+            let (a, b) = (worker(0, 3), worker(1, 1));
+            a.join().unwrap();
+            b.join().unwrap();
+        });
+    }
 }
