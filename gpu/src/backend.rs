@@ -13,8 +13,8 @@ use crate::resident::{device_buffer, Resident};
 use crate::staging::StagingBuffer;
 use crate::wgsl::{lower, OUTCOME_CUTOFF_BIT, OUTCOME_ENTRIES, OUTCOME_WORDS};
 use megaloop::geometry::Geometry;
-use megaloop::host::staging::IoStaging;
-use megaloop::host::{check_launch, Backend, BackendError, ExhaustedLane, HostService, Outcome, RunReport};
+use megaloop::host::staging::StagedMemory;
+use megaloop::host::{check_launch, Backend, BackendError, ExhaustedLane, HostService, LiveMemory, Outcome, RunReport};
 use megaloop::ir::ValidProgram;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -465,14 +465,21 @@ impl Backend for GpuBackend {
         self.discover_co_resident_workgroups(workgroup_size).map(Some)
     }
 
-    fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
-        if !self.staging.as_ref().is_some_and(|s| s.mirrors(buffer, words)) {
-            self.staging = Some(StagingBuffer::new(&self.dev, buffer, words));
+    /// IO lands in the host's copy and, range by range, in a mapped staging buffer that
+    /// the next dispatch copies into the device's buffer (no full re-upload).
+    fn serve_between_epochs(
+        &mut self,
+        buffers: &mut [Vec<u32>],
+        landing: usize,
+        service: &mut dyn FnMut(&dyn LiveMemory),
+    ) -> Result<(), BackendError> {
+        let words = buffers.get(landing).map_or(0, Vec::len);
+        if !self.staging.as_ref().is_some_and(|s| s.mirrors(landing, words)) {
+            self.staging = Some(StagingBuffer::new(&self.dev, landing, words));
         }
-        match self.staging.as_mut() {
-            Some(staging) => staging.map(&self.dev, self.timeout).map(Some),
-            None => Ok(None),
-        }
+        let staging = self.staging.as_mut().expect("made above").map(&self.dev, self.timeout)?;
+        service(&StagedMemory::new(buffers, landing, staging));
+        Ok(())
     }
 
     fn progress_width(&mut self) -> Result<Option<u32>, BackendError> {

@@ -17,7 +17,7 @@ use crate::GpuBackend;
 use megaloop::builder::BuildOptions;
 use megaloop::geometry::Geometry;
 use megaloop::host::engine_protocol::Capabilities;
-use megaloop::host::staging::IoStaging;
+use megaloop::host::LiveMemory;
 use megaloop::host::{Backend, BackendError, HostService, RunReport};
 use megaloop::ir::ValidProgram;
 use std::path::{Path, PathBuf};
@@ -228,8 +228,13 @@ impl Backend for UserKernelBackend {
         self.gpu.loop_iteration_limit()
     }
 
-    fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
-        self.gpu.io_staging(buffer, words)
+    fn serve_between_epochs(
+        &mut self,
+        buffers: &mut [Vec<u32>],
+        landing: usize,
+        service: &mut dyn FnMut(&dyn LiveMemory),
+    ) -> Result<(), BackendError> {
+        self.gpu.serve_between_epochs(buffers, landing, service)
     }
 
     fn run(

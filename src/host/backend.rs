@@ -9,7 +9,6 @@
 use crate::builder::BuildOptions;
 use crate::geometry::Geometry;
 use crate::host::io::RawRegion;
-use crate::host::staging::IoStaging;
 use crate::ir::ValidProgram;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -238,12 +237,20 @@ pub trait Backend {
         None
     }
 
-    /// Between epochs: a mapped staging area for IO reads into buffer `buffer` (`words`
-    /// words), copied into the device's buffer before the next dispatch. `None` (the
-    /// default): reads land in the host's copy of the buffer.
-    fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
-        let _ = (buffer, words);
-        Ok(None)
+    /// Between epochs, when IO will land in buffer `landing`: run `service` over the
+    /// memory host services see. By default that is the host's buffers; a backend whose
+    /// buffers live on a device also mirrors each landed range into its own staging area
+    /// and copies it into the device before the next dispatch (the host's copy stays the
+    /// whole truth).
+    fn serve_between_epochs(
+        &mut self,
+        buffers: &mut [Vec<u32>],
+        landing: usize,
+        service: &mut dyn FnMut(&dyn LiveMemory),
+    ) -> Result<(), BackendError> {
+        let _ = landing;
+        service(&crate::host::HostBuffers::new(buffers));
+        Ok(())
     }
 
     /// Upload `buffers` (one per declared buffer, in declaration order), run `program`
@@ -296,8 +303,13 @@ impl<B: Backend + ?Sized> Backend for &mut B {
     fn loop_iteration_limit(&self) -> Option<u32> {
         (**self).loop_iteration_limit()
     }
-    fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
-        (**self).io_staging(buffer, words)
+    fn serve_between_epochs(
+        &mut self,
+        buffers: &mut [Vec<u32>],
+        landing: usize,
+        service: &mut dyn FnMut(&dyn LiveMemory),
+    ) -> Result<(), BackendError> {
+        (**self).serve_between_epochs(buffers, landing, service)
     }
     fn run(
         &mut self,

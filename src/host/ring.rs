@@ -7,7 +7,6 @@ use crate::builder::{build, BuildError, BuildOptions};
 use crate::geometry::Geometry;
 use crate::host::io::buffer_index::*;
 use crate::host::io::{IoEngine, IoQueueService};
-use crate::host::staging::StagedMemory;
 use crate::host::{Backend, BackendError, HostBuffers, HostService, Outcome};
 use crate::ir::ValidProgram;
 use crate::protocol::control::Control;
@@ -353,14 +352,11 @@ impl Ring {
         // Reopen: the IO service re-publishes parked slots between epochs too.
         self.buffers[CONTROL][CTRL_DRAIN_TARGET as usize] &= !DRAIN_TARGET_CLOSED;
         if let Some(io) = io {
-            let words = self.buffers[HEAP].len();
-            let staging = match io.has_requests(&HostBuffers::new(&mut self.buffers)) {
-                true => backend.io_staging(HEAP, words)?,
-                false => None,
-            };
-            match staging {
-                Some(staging) => io.end_epoch(&StagedMemory::new(&mut self.buffers, HEAP, staging)),
-                None => io.end_epoch(&HostBuffers::new(&mut self.buffers)),
+            // IO lands in the heap: where, on this backend, is the backend's business.
+            if io.has_requests(&HostBuffers::new(&mut self.buffers)) {
+                backend.serve_between_epochs(&mut self.buffers, HEAP, &mut |memory| io.end_epoch(memory))?;
+            } else {
+                io.end_epoch(&HostBuffers::new(&mut self.buffers));
             }
         }
         let control = &mut self.buffers[CONTROL];

@@ -6,7 +6,7 @@
 
 use super::{Fault, Mutation, RunContext};
 use crate::geometry::Geometry;
-use crate::host::staging::IoStaging;
+use crate::host::LiveMemory;
 use crate::host::{Backend, BackendError, HostService, RunReport};
 use crate::ir::{validate, ValidProgram};
 use std::cell::Cell;
@@ -79,8 +79,13 @@ impl Backend for Planted<'_> {
         self.inner.loop_iteration_limit()
     }
 
-    fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
-        self.inner.io_staging(buffer, words)
+    fn serve_between_epochs(
+        &mut self,
+        buffers: &mut [Vec<u32>],
+        landing: usize,
+        service: &mut dyn FnMut(&dyn LiveMemory),
+    ) -> Result<(), BackendError> {
+        self.inner.serve_between_epochs(buffers, landing, service)
     }
 
     fn run(

@@ -10,7 +10,7 @@
 
 use megaloop::builder::BuildOptions;
 use megaloop::geometry::Geometry;
-use megaloop::host::staging::IoStaging;
+use megaloop::host::LiveMemory;
 use megaloop::host::{Backend, BackendError, HostService, RunReport};
 use megaloop::ir::ValidProgram;
 use std::collections::BTreeMap;
@@ -75,8 +75,13 @@ impl Backend for FaultInjector {
         self.inner.loop_iteration_limit()
     }
 
-    fn io_staging(&mut self, buffer: usize, words: usize) -> Result<Option<&mut IoStaging>, BackendError> {
-        self.inner.io_staging(buffer, words)
+    fn serve_between_epochs(
+        &mut self,
+        buffers: &mut [Vec<u32>],
+        landing: usize,
+        service: &mut dyn FnMut(&dyn LiveMemory),
+    ) -> Result<(), BackendError> {
+        self.inner.serve_between_epochs(buffers, landing, service)
     }
 
     fn run(
