@@ -119,19 +119,29 @@ write("opcode/user_handler","A user handler sees arg0..arg11 and sets next_statu
 def load(buf,idx): return {"load":{"buffer":buf,"index":idx}}
 def obs_store(k,e): return {"store":{"buffer":"control","index":binop("add",lit(160),binop("add",binop("mul",var("arg0"),lit(6)),lit(k))),"value":e}}
 observer={"name":"observe-sequence","opcode":0x111,"body":[
-  obs_store(0,load("ring",binop("mul",var("slot"),lit(16)))),
-  obs_store(1,load("control",binop("add",lit(64),var("tenant")))),
-  obs_store(2,load("control",binop("add",lit(136),var("priority")))),
-  obs_store(3,load("control",lit(142))),
-  obs_store(4,load("control",lit(1))),
-  obs_store(5,load("control",lit(96+0x111%32)))]}
-seq_obs={}
-for k in range(8):
-    for j,v in enumerate([2,k+1,k+1,k,k,k]): seq_obs[str(6*k+j)]=v
-write("mode/lane_sequence_order","One lane's sequence for each slot (2.4), seen from inside the handler: its own STATUS is CLAIMED, its claim is already counted per tenant and per priority, and SETTLED, DONE_COUNT and the opcode's metric count only the slots before it (they are added after the status store)",
+  obs_store(0,load("ring",binop("mul",var("slot"),lit(16))))]}
+seq_obs={str(6*k):2 for k in range(8)}
+write("mode/lane_sequence_order","One lane's sequence for each slot (2.4), seen from inside the handler: its own STATUS is CLAIMED; after the epoch each claim is counted once per tenant and per priority, and SETTLED, DONE_COUNT and the opcode's metric count every slot (mid-run a lane may still hold its counts in its tallies, so the handler does not look at them)",
   "2.4",
   wl("sequence",[slot(0x111,[k]) for k in range(8)],handlers=[observer]),
-  {"statuses":["DONE"]*8,"done_count":8,"observables":seq_obs,"metrics":{str(0x111%32):8},"control":{"142":8}},
+  {"statuses":["DONE"]*8,"done_count":8,"observables":seq_obs,"metrics":{str(0x111%32):8},"tenant_claims":{"0":8},"priority_claims":[0,0,8,0,0],"control":{"142":8}},
+  workgroup_size=1,workgroups=1)
+# One lane settling slots of changing tenants, priorities, opcodes and outcomes: every
+# counter a lane may tally (2.4 step 6) must come out exact after the epoch.
+# Slots listed in ring order (grouped by priority, 2.7), so tenant and opcode change
+# every slot and priority every third.
+MIXED_OPS=[NOP,STORE,0x4242,ADD]
+mixed=[slot(MIXED_OPS[k%4],[k,k] if k%4 in (1,3) else [],tenant=k%2,priority=k//3) for k in range(15)]
+mixed_tenants={"0":8,"1":7}
+mixed_priority=[3]*5
+mixed_metrics={}
+for k in range(15):
+    b=str(M(MIXED_OPS[k%4])); mixed_metrics[b]=mixed_metrics.get(b,0)+1
+write("mode/lane_tallies_mixed","One lane settles fifteen slots whose tenant, priority, opcode and outcome change from slot to slot: after the epoch every claim, execution and outcome is counted in its own word exactly once, however the lane tallied them (2.4 step 6)",
+  "2.4",
+  wl("tallies",mixed),
+  {"statuses":["FAULT" if k%4==2 else "DONE" for k in range(15)],"done_count":11,"fault_count":4,"tenant_claims":mixed_tenants,
+   "priority_claims":mixed_priority,"metrics":mixed_metrics,"control":{"142":15}},
   workgroup_size=1,workgroups=1)
 write("mode/shutdown_ends_the_epoch","SHUTDOWN ends a persistent epoch: the one lane claims the CRITICAL SHUTDOWN slot, sets the flag and leaves at its next exit test; the rest stays PUBLISHED, nothing is out of fuel, and the host clears the acknowledged flag",
   "2.5, 2.6",

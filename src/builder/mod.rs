@@ -17,6 +17,7 @@ mod handlers;
 mod modes;
 pub mod names;
 mod slot;
+pub mod tally;
 mod user;
 
 pub use user::UserHandler;

@@ -4,6 +4,7 @@
 
 use crate::builder::names::buffers::*;
 use crate::builder::slot::{exit_test, try_slot};
+use crate::builder::tally;
 use crate::builder::{BuildOptions, Handler};
 use crate::ir::build::stmt::*;
 use crate::ir::{AtomicOp, Block, Builtin, Expr, ScalarType, Stmt};
@@ -24,9 +25,11 @@ fn lane_ids() -> Block {
     ]
 }
 
-/// Once: lane `g` tries slots `g, g + lanes, ...`, one pass, so any grid covers the ring.
+/// Once: lane `g` tries slots `g, g + lanes, ...`, one pass, so any grid covers the ring;
+/// it folds its tallies in after the pass.
 pub fn once(opts: &BuildOptions, handlers: &[Handler]) -> Block {
     let mut body = lane_ids();
+    body.extend(tally::declare_all());
     body.push(let_u32("ml_sweeps", (u(opts.slots) + var("ml_lanes") - u(1)) / var("ml_lanes")));
     body.push(for_(
         "ml_k",
@@ -37,6 +40,7 @@ pub fn once(opts: &BuildOptions, handlers: &[Handler]) -> Block {
             if_(var("ml_slot").lt(u(opts.slots)), try_slot(opts, handlers, var("ml_slot"), vec![])),
         ],
     ));
+    body.extend(tally::flush_all());
     body
 }
 
@@ -46,24 +50,31 @@ pub fn once(opts: &BuildOptions, handlers: &[Handler]) -> Block {
 /// The exit test is the first statement of each iteration and records that it fired
 /// (`ml_exited`), so the cut-off check after the loop does not re-read counters a host
 /// may have changed meanwhile (the simulator's IO thread raises DRAIN_TARGET); see
-/// [`exit_test`] for how lanes close the epoch.
+/// [`exit_test`] for how lanes close the epoch. An iteration that settled nothing folds
+/// the lane's SETTLED tally in (so lanes waiting for the drain see it); the lane folds
+/// every tally in when it leaves the loop, however it leaves.
 fn persistent_loop_around(opts: &BuildOptions, prelude: Block, iteration: Block) -> Block {
     let mut body = lane_ids();
     let mut per_lane = prelude;
+    per_lane.extend(tally::declare_all());
     per_lane.extend([
         let_u32("ml_iters", u(0)),
         let_u32("ml_exited", u(0)),
         let_u32("ml_fuel", Expr::load(CONTROL, u(CTRL_FUEL))),
     ]);
+    let settled = tally::SETTLED;
     let mut loop_body = vec![assign("ml_iters", var("ml_iters") + u(1))];
     loop_body.extend(exit_test(vec![assign("ml_exited", u(1)), Stmt::Break]));
+    loop_body.push(let_u32("ml_settled_before", settled.pending()));
     loop_body.extend(iteration);
+    loop_body.push(if_(settled.pending().eq(var("ml_settled_before")), vec![settled.flush()]));
     per_lane.push(persistent_loop(
         var("ml_fuel"),
         Expr::bool(false),
         loop_body,
         vec![atomic_add(CONTROL, u(CTRL_FUEL_EXHAUSTED), u(1))],
     ));
+    per_lane.extend(tally::flush_all());
     // A lane that left with fuel left and without its exit test firing was cut off by
     // the driver (lavapipe stops loops after 65,535 iterations): report it, never trust it.
     per_lane.push(if_(
@@ -170,6 +181,8 @@ pub fn priority(opts: &BuildOptions, handlers: &[Handler]) -> Block {
 /// program once per slot.
 pub fn dispatch_per_slot(opts: &BuildOptions, handlers: &[Handler]) -> Block {
     let mut body = vec![atomic(AtomicOp::Add, CONTROL, u(CTRL_BASELINE_HEAD), vec![u(1)], Some("ml_slot"))];
+    body.extend(tally::declare_all());
     body.push(if_(var("ml_slot").lt(u(opts.slots)), try_slot(opts, handlers, var("ml_slot"), vec![])));
+    body.extend(tally::flush_all());
     body
 }

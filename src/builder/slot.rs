@@ -3,7 +3,7 @@
 //! outcome, and count it.
 
 use crate::builder::names::{self, buffers::*};
-use crate::builder::{BuildOptions, Handler};
+use crate::builder::{tally, BuildOptions, Handler};
 use crate::ir::build::stmt::*;
 use crate::ir::walk::vars_used;
 use crate::ir::{BinaryOp, Block, Expr};
@@ -50,8 +50,8 @@ pub fn try_slot(opts: &BuildOptions, handlers: &[Handler], slot: Expr, on_claim:
         let_u32(names::TENANT, var("ml_tenant")),
         let_u32(names::PRIORITY, ring_word(SLOT_PRIORITY)),
         let_u32(names::NEXT_STATUS, u(Status::Done.word())),
-        atomic_add(CONTROL, tenant_claims_word(), u(1)),
-        atomic_add(CONTROL, priority_claims_word(), u(1)),
+        tally::TENANT_CLAIMS.add(tenant_claims_word(), 1),
+        tally::PRIORITY_CLAIMS.add(priority_claims_word(), 1),
     ]);
     claimed.push(dispatch(handlers));
     if !opts.user_handlers.is_empty() {
@@ -102,7 +102,6 @@ fn sanitize_next_status() -> crate::ir::Stmt {
     if_(!valid, vec![assign(names::NEXT_STATUS, u(Status::Fault.word()))])
 }
 
-/// Store the outcome (the status word last touches the slot), then count it.
 /// The control word counting the claimed slot's tenant's claims.
 fn tenant_claims_word() -> Expr {
     u(CTRL_TENANT_FAIRNESS) + var(names::TENANT)
@@ -123,30 +122,33 @@ fn metric_word() -> Expr {
 /// those counters do not depend on how many lanes found the queue full first (spec 2.10).
 /// SETTLED still counts it: the epoch's drain target does.
 pub fn uncount_claim() -> Block {
-    let minus_one = || u(u32::MAX);
     vec![
-        atomic_add(CONTROL, tenant_claims_word(), minus_one()),
-        atomic_add(CONTROL, priority_claims_word(), minus_one()),
-        atomic_add(CONTROL, metric_word(), minus_one()),
+        tally::TENANT_CLAIMS.add(tenant_claims_word(), u32::MAX),
+        tally::PRIORITY_CLAIMS.add(priority_claims_word(), u32::MAX),
+        tally::METRICS.add(metric_word(), u32::MAX),
     ]
 }
 
+/// Store the outcome (the status word last touches the slot), then count it in the
+/// lane's tallies (folded into the control words when the lane leaves).
 fn complete() -> Block {
     let n = || var(names::NEXT_STATUS);
     vec![
         atomic_store(RING, var("ml_base"), n()),
-        atomic_add(CONTROL, metric_word(), u(1)),
-        atomic_add(CONTROL, u(CTRL_SETTLED), u(1)),
+        tally::METRICS.add(metric_word(), 1),
+        tally::SETTLED.add_one(),
         if_else(
             n().eq(u(Status::Done.word())),
-            vec![atomic_add(CONTROL, u(CTRL_DONE_COUNT), u(1))],
-            vec![if_(n().eq(u(Status::Fault.word())), vec![atomic_add(CONTROL, u(CTRL_FAULT_COUNT), u(1))])],
+            vec![tally::DONE.add_one()],
+            vec![if_(n().eq(u(Status::Fault.word())), vec![tally::FAULT.add_one()])],
         ),
     ]
 }
 
 /// The persistent exit test, run first in every iteration: `leave` when SHUTDOWN is set,
-/// when the epoch is closed, or when the drain target is settled. A lane that finds the
+/// when the epoch is closed, or when the drain target is settled: SETTLED plus the slots
+/// this lane settled and has not folded in yet (every other lane folds its tally in when an
+/// iteration settles nothing, so the last lane to settle a slot sees the whole count). A lane that finds the
 /// target settled closes the epoch: it sets DRAIN_TARGET's CLOSED bit by compare-exchange
 /// from the very value it compared against. So a host raising the target during the run
 /// (the simulator's IO service re-publishing a slot, which only its own shard's lane may
@@ -160,7 +162,7 @@ pub fn exit_test(leave: Block) -> Block {
         let_u32("ml_target", Expr::load(CONTROL, u(CTRL_DRAIN_TARGET))),
         if_(Expr::load(CONTROL, u(CTRL_SHUTDOWN)).ne(u(0)).or(closed(target())), leave.clone()),
         if_(
-            Expr::load(CONTROL, u(CTRL_SETTLED)).ge(target()),
+            (Expr::load(CONTROL, u(CTRL_SETTLED)) + tally::SETTLED.pending()).ge(target()),
             vec![
                 compare_exchange(
                     "ml_closing",

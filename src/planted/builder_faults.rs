@@ -3,8 +3,9 @@
 //! built program (so the builders themselves carry no fault switches). Each returns how
 //! many places it changed; 0 means the program has nothing it applies to.
 
-use super::rewrite::{blocks, exprs, is_atomic_on, is_load_of, is_u32, is_var, remove_stmts, replace_stmts, stmts};
+use super::rewrite::{exprs, is_atomic_on, is_load_of, is_u32, is_var, remove_stmts, replace_stmts, stmts};
 use crate::builder::names::{self, buffers::*};
+use crate::builder::tally;
 use crate::ir::build::stmt::{atomic_load, atomic_store, if_};
 use crate::ir::{AtomicOp, BinaryOp, Block, Expr, Program, Stmt, UnaryOp};
 use crate::protocol::layout::*;
@@ -158,17 +159,7 @@ pub fn debug_dropped_missing(p: &mut Program) -> usize {
 
 /// Claims are not counted per tenant.
 pub fn tenant_claims_missing(p: &mut Program) -> usize {
-    remove_stmts(p, &|s| match s {
-        Stmt::Atomic {
-            op: AtomicOp::Add, buffer, index: Expr::Binary { op: BinaryOp::Add, lhs, rhs }, args, ..
-        } => {
-            buffer == CONTROL
-                && is_u32(lhs, CTRL_TENANT_FAIRNESS)
-                && is_var(rhs, names::TENANT)
-                && args.first().is_some_and(|a| is_u32(a, 1))
-        }
-        _ => false,
-    })
+    remove_stmts(p, &|s| tally::TENANT_CLAIMS.is_add(s, 1))
 }
 
 /// The per-priority claim counter is indexed by the raw PRIORITY, not `min(PRIORITY, 4)`.
@@ -187,10 +178,7 @@ pub fn metric_bucket_unreduced(p: &mut Program) -> usize {
 
 /// A claim that found the IO queue full keeps what it counted (2.10).
 pub fn yield_claims_kept(p: &mut Program) -> usize {
-    remove_stmts(p, &|s| {
-        matches!(s, Stmt::Atomic { op: AtomicOp::Add, buffer, args, .. }
-            if buffer == CONTROL && args.first().is_some_and(|a| is_u32(a, u32::MAX)))
-    })
+    remove_stmts(p, &|s| tally::ALL.iter().any(|t| t.is_add(s, u32::MAX)))
 }
 
 /// A user handler's invalid `next_status` is stored as it is.
@@ -230,32 +218,28 @@ pub fn argument_word_shifted(p: &mut Program) -> usize {
     })
 }
 
-/// The claim is counted per tenant and per priority after the handler ran, not before
-/// (2.4 step 4 moved past step 5).
-pub fn claim_counted_after_handler(p: &mut Program) -> usize {
-    let counts_claim = |s: &Stmt| match s {
-        Stmt::Atomic {
-            op: AtomicOp::Add, buffer, index: Expr::Binary { op: BinaryOp::Add, lhs, .. }, args, ..
-        } => {
-            buffer == CONTROL
-                && (is_u32(lhs, CTRL_TENANT_FAIRNESS) || is_u32(lhs, CTRL_PRIORITY_CLAIMS))
-                && args.first().is_some_and(|a| is_u32(a, 1))
+/// A lane's SETTLED tally is folded in only when the lane leaves, not when an iteration
+/// settles nothing: lanes waiting for the drain never see the others' slots (2.4 step 6).
+pub fn settled_tally_held(p: &mut Program) -> usize {
+    let settled = tally::SETTLED.count_name();
+    remove_stmts(p, &|s| {
+        matches!(s, Stmt::If { cond: Expr::Binary { op: BinaryOp::Eq, lhs, rhs }, .. }
+            if is_var(lhs, settled) && is_var(rhs, "ml_settled_before"))
+    })
+}
+
+/// A tally whose run moves to another control word drops the count it held instead of
+/// folding it in (2.4 step 6).
+pub fn tally_run_dropped(p: &mut Program) -> usize {
+    stmts(p, &mut |s| {
+        let runs = tally::ALL.iter().any(|t| t.is_add(s, 1) || t.is_add(s, u32::MAX));
+        match s {
+            Stmt::If { otherwise, .. } if runs && otherwise.len() == 3 => {
+                otherwise.remove(0);
+                1
+            }
+            _ => 0,
         }
-        _ => false,
-    };
-    let dispatches = |s: &Stmt| matches!(s, Stmt::If { cond: Expr::Binary { op: BinaryOp::Eq, lhs, .. }, .. } if is_var(lhs, names::OPCODE));
-    blocks(p, &mut |block| {
-        let Some(at) = block.iter().position(dispatches) else { return 0 };
-        let moved: Vec<Stmt> = block[..at].iter().filter(|s| counts_claim(s)).cloned().collect();
-        if moved.is_empty() {
-            return 0;
-        }
-        let mut rest: Block = block.drain(..).filter(|s| !counts_claim(s)).collect();
-        let at = rest.iter().position(dispatches).unwrap_or(rest.len());
-        let n = moved.len();
-        rest.splice(at + 1..at + 1, moved);
-        *block = rest;
-        n
     })
 }
 
@@ -277,9 +261,13 @@ pub fn closed_bit_ignored(p: &mut Program) -> usize {
 
 /// Lanes close the epoch only once SETTLED exceeds the drain target (`>` for `>=`).
 pub fn settled_target_strict(p: &mut Program) -> usize {
-    reop(p, BinaryOp::Gt, &|op, l, r| {
-        op == BinaryOp::Ge && is_load_of(l, CONTROL, CTRL_SETTLED) && is_var(r, "ml_target")
-    })
+    let settled_seen = |l: &Expr| match l {
+        Expr::Binary { op: BinaryOp::Add, lhs, rhs } => {
+            is_load_of(lhs, CONTROL, CTRL_SETTLED) && is_var(rhs, tally::SETTLED.count_name())
+        }
+        _ => false,
+    };
+    reop(p, BinaryOp::Gt, &|op, l, r| op == BinaryOp::Ge && settled_seen(l) && is_var(r, "ml_target"))
 }
 
 /// Each lane runs one iteration more than its fuel.

@@ -199,10 +199,10 @@ pub static CATALOGUE: &[Fault] = &[
         b::argument_word_shifted,
     ),
     program(
-        "claim-counted-after-handler",
+        "tally-run-dropped",
         SlotSequence,
-        "the claim is counted after the handler ran (2.4 step 4 after step 5)",
-        b::claim_counted_after_handler,
+        "a lane's tally whose run moves to another control word drops what it held",
+        b::tally_run_dropped,
     ),
     // The modes (2.6, 2.7).
     program("shutdown-ignored", Mode, "the exit test does not look at SHUTDOWN", b::shutdown_ignored),
@@ -212,6 +212,12 @@ pub static CATALOGUE: &[Fault] = &[
         Mode,
         "lanes close the epoch only once SETTLED exceeds the drain target",
         b::settled_target_strict,
+    ),
+    program(
+        "settled-tally-held",
+        Mode,
+        "a lane folds its SETTLED tally in only when it leaves, not after an idle iteration",
+        b::settled_tally_held,
     ),
     program("fuel-exhausted-missing", Mode, "FUEL_EXHAUSTED is never counted", b::fuel_exhausted_missing),
     program("fuel-off-by-one", Mode, "each lane runs one iteration more than its fuel", b::fuel_off_by_one),

@@ -45,11 +45,16 @@ fn tenant_denial_every_mode() {
     }
 }
 
+/// The order recorded by the handlers bounds the IDLE slot's wait only while no lane is
+/// held between its claim and its handler for long: the parallel schedule's threads are
+/// not; the deterministic schedule may hold one for any number of the others' claims, so it
+/// runs one lane (the bound is exact there); loom checks the bound at claim granularity
+/// with several lanes (sim/tests/loom_protocol.rs, starvation_guard_bound).
 #[test]
 fn priority_order_and_starvation_bound() {
     ok(priority_and_starvation(&mut parallel(), 4));
     for seed in 0..4 {
-        ok(priority_and_starvation(&mut SimBackend::new(Schedule::Deterministic { seed }), 3));
+        ok(priority_and_starvation(&mut SimBackend::new(Schedule::Deterministic { seed }), 1));
     }
 }
 
@@ -110,7 +115,7 @@ fn deterministic_trace_is_pinned() {
     assert_eq!((r.ring.runnable().unwrap(), r.epochs.len()), (0, 1));
     let t = backend.last_trace().unwrap();
     let pin = (t.accesses, t.switches, t.digest);
-    assert_eq!(pin, (2784, 664, 5775847513662006559), "the pinned trace of seed 7 changed");
+    assert_eq!(pin, (2437, 596, 12092106725016035757), "the pinned trace of seed 7 changed");
     assert_eq!(t.head.len() as u64, t.accesses.min(megaloop_sim::schedule::deterministic::TRACE_HEAD as u64));
 }
 
