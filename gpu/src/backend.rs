@@ -12,7 +12,8 @@ use crate::occupancy;
 use crate::resident::{device_buffer, Resident};
 use crate::staging::StagingBuffer;
 use crate::wgsl::{lower, OUTCOME_CUTOFF_BIT, OUTCOME_ENTRIES, OUTCOME_WORDS};
-use megaloop::geometry::Geometry;
+use megaloop::builder::Mode;
+use megaloop::geometry::{Geometry, GeometryRule};
 use megaloop::host::staging::StagedMemory;
 use megaloop::host::{check_launch, Backend, BackendError, ExhaustedLane, HostService, LiveMemory, Outcome, RunReport};
 use megaloop::ir::ValidProgram;
@@ -26,6 +27,19 @@ const MAX_PIPELINES: usize = 32;
 
 /// Default host timeout for one run.
 pub const DEFAULT_TIMEOUT: Duration = megaloop::host::DEFAULT_RUN_TIMEOUT;
+
+/// Once mode on a GPU launches 1/ONCE_SHARE of the co-resident workgroups, each lane
+/// striding over the ring. Measured on an H200 (2^20 slots, README "GPU throughput"):
+/// fewer, longer-lived lanes fold their tallies in less often and claim with less
+/// contention than one lane per slot.
+pub const ONCE_SHARE: u32 = 16;
+/// Persistent modes on a GPU launch 1/PERSISTENT_SHARE of the co-resident workgroups
+/// (measured on an H200 as for [`ONCE_SHARE`]): lanes that sweep longer shards spend less
+/// of each iteration on the exit test's shared words.
+pub const PERSISTENT_SHARE: u32 = 16;
+/// Once-mode workgroups per host thread on a device that runs workgroups on host threads
+/// (lavapipe: 2 to 4 per thread measured about twice one lane per slot on 2 cores).
+pub const HOST_THREAD_WORKGROUPS: u32 = 2;
 
 /// WGSL to compile in place of a lowering (a hand-written kernel), with the values of
 /// the pipeline-overridable constants it declares.
@@ -484,6 +498,24 @@ impl Backend for GpuBackend {
 
     fn progress_width(&mut self) -> Result<Option<u32>, BackendError> {
         self.discover_progress_width().map(Some)
+    }
+
+    /// A device that runs workgroups on host threads (lavapipe) gets a few per thread in
+    /// once mode; a GPU a share of its co-resident workgroups, each lane striding
+    /// ([`ONCE_SHARE`], [`PERSISTENT_SHARE`]). Persistent launches on host threads get the
+    /// co-resident count: their lanes wait on each other.
+    fn preferred_workgroups(&mut self, mode: Mode, workgroup_size: u32) -> Result<Option<GeometryRule>, BackendError> {
+        let co_resident = self.discover_co_resident_workgroups(workgroup_size)?;
+        let on_host_threads = self.dev.adapter.get_info().device_type == wgpu::DeviceType::Cpu;
+        Ok(Some(match (on_host_threads, mode.is_persistent()) {
+            (true, false) => GeometryRule::HostThreads {
+                threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+                per_thread: HOST_THREAD_WORKGROUPS,
+            },
+            (true, true) => GeometryRule::CoResidentShare { co_resident, share: 1 },
+            (false, false) => GeometryRule::CoResidentShare { co_resident, share: ONCE_SHARE },
+            (false, true) => GeometryRule::CoResidentShare { co_resident, share: PERSISTENT_SHARE },
+        }))
     }
 
     fn loop_iteration_limit(&self) -> Option<u32> {

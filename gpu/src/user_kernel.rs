@@ -224,6 +224,15 @@ impl Backend for UserKernelBackend {
         self.gpu.discover_progress_width().map(Some)
     }
 
+    /// The GPU's advice (the kernel strides over the ring like the lowered once mode).
+    fn preferred_workgroups(
+        &mut self,
+        mode: megaloop::builder::Mode,
+        workgroup_size: u32,
+    ) -> Result<Option<megaloop::geometry::GeometryRule>, BackendError> {
+        self.gpu.preferred_workgroups(mode, workgroup_size)
+    }
+
     fn loop_iteration_limit(&self) -> Option<u32> {
         self.gpu.loop_iteration_limit()
     }

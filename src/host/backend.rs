@@ -232,6 +232,18 @@ pub trait Backend {
         Ok(None)
     }
 
+    /// The grid this backend runs `mode` fastest at for `workgroup_size` lanes, with the
+    /// rule behind it; `None` when it has no advice (a persistent launch is still capped at
+    /// [`Backend::co_resident_workgroups`]).
+    fn preferred_workgroups(
+        &mut self,
+        mode: crate::builder::Mode,
+        workgroup_size: u32,
+    ) -> Result<Option<crate::geometry::GeometryRule>, BackendError> {
+        let _ = (mode, workgroup_size);
+        Ok(None)
+    }
+
     /// A driver cap on the total loop iterations of one invocation, if any (lavapipe).
     fn loop_iteration_limit(&self) -> Option<u32> {
         None
@@ -299,6 +311,13 @@ impl<B: Backend + ?Sized> Backend for &mut B {
     }
     fn progress_width(&mut self) -> Result<Option<u32>, BackendError> {
         (**self).progress_width()
+    }
+    fn preferred_workgroups(
+        &mut self,
+        mode: crate::builder::Mode,
+        workgroup_size: u32,
+    ) -> Result<Option<crate::geometry::GeometryRule>, BackendError> {
+        (**self).preferred_workgroups(mode, workgroup_size)
     }
     fn loop_iteration_limit(&self) -> Option<u32> {
         (**self).loop_iteration_limit()

@@ -3,7 +3,7 @@
 //! The CLI's `run`, the tests and the differential harness all go through here.
 
 use crate::builder::Mode;
-use crate::geometry::Geometry;
+use crate::geometry::{Geometry, GeometryRule};
 use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoEngine, IoQueueService};
 use crate::host::ring::{EpochReport, Ring};
 use crate::host::trust::{cut_off, trust_drain, Untrusted};
@@ -20,6 +20,11 @@ pub struct RunConfig {
     pub workgroup_size: u32,
     /// Most workgroups to launch (the co-resident count for persistent modes).
     pub max_workgroups: u32,
+    /// Let the backend choose the grid for speed ([`Backend::preferred_workgroups`]) in
+    /// place of `max_workgroups` (persistent launches stay within the co-resident count).
+    pub auto_workgroups: bool,
+    /// Why the grid is what it is: set by [`RunConfig::fit`] and [`RunConfig::geometry`].
+    pub geometry_rule: GeometryRule,
     /// Persistent fuel per lane per epoch (`None`: derived from the ring size).
     pub fuel: Option<u32>,
     /// Most epochs before giving up on a drain.
@@ -42,10 +47,17 @@ impl RunConfig {
     /// not capped), derived fuel, at most 256 epochs.
     pub fn new(mode: Mode) -> RunConfig {
         let max_workgroups = if mode.is_persistent() { 4 } else { crate::geometry::MAX_WORKGROUPS };
+        let geometry_rule = if mode.is_persistent() {
+            GeometryRule::Given { workgroups: max_workgroups }
+        } else {
+            GeometryRule::LanePerSlot
+        };
         RunConfig {
             mode,
             workgroup_size: crate::geometry::DEFAULT_WORKGROUP_SIZE,
             max_workgroups,
+            auto_workgroups: false,
+            geometry_rule,
             fuel: None,
             max_epochs: 256,
             fuel_cap: None,
@@ -57,13 +69,29 @@ impl RunConfig {
 
     /// The launch geometry for `slots`.
     pub fn geometry(&self, slots: u32) -> Result<Geometry, crate::geometry::GeometryError> {
+        self.geometry_and_rule(slots).map(|(g, _)| g)
+    }
+
+    /// The launch geometry for `slots` and the rule that chose it. A once-mode grid the
+    /// backend advised is widened where a driver's loop limit (the fitted fuel cap, in
+    /// sweeps) would otherwise cut its lanes off.
+    pub fn geometry_and_rule(&self, slots: u32) -> Result<(Geometry, GeometryRule), crate::geometry::GeometryError> {
         if self.mode.is_persistent() {
-            Geometry::persistent(slots, self.workgroup_size, self.max_workgroups)
-        } else {
-            let mut g = Geometry::once(slots, self.workgroup_size)?;
-            g.workgroups = g.workgroups.min(self.max_workgroups.max(1));
-            Ok(g)
+            return Ok((Geometry::persistent(slots, self.workgroup_size, self.max_workgroups)?, self.geometry_rule));
         }
+        let mut g = Geometry::once(slots, self.workgroup_size)?;
+        let one_lane_per_slot = g.workgroups;
+        g.workgroups = g.workgroups.min(self.max_workgroups.max(1));
+        let mut rule = self.geometry_rule;
+        if let (true, Some(sweeps)) = (self.auto_workgroups, self.fuel_cap) {
+            let lanes_needed = u64::from(slots).div_ceil(u64::from(sweeps.max(1)));
+            let needed = lanes_needed.div_ceil(u64::from(g.workgroup_size)).min(u64::from(one_lane_per_slot)) as u32;
+            if needed > g.workgroups {
+                rule = GeometryRule::WidenedForLoopLimit { chosen: g.workgroups, sweeps_per_lane: sweeps };
+                g.workgroups = needed;
+            }
+        }
+        Ok((g, rule))
     }
 
     /// Fuel: enough for 64 sweeps of a lane's shard plus slack, unless set; never above
@@ -85,8 +113,26 @@ impl RunConfig {
             if let Some(w) = backend.progress_width()? {
                 self.workgroup_size = self.workgroup_size.min(w.max(1));
             }
-            if let Some(n) = backend.co_resident_workgroups(self.workgroup_size)? {
-                self.max_workgroups = self.max_workgroups.min(n.max(1));
+        }
+        let advice =
+            if self.auto_workgroups { backend.preferred_workgroups(self.mode, self.workgroup_size)? } else { None };
+        self.geometry_rule = match advice {
+            Some(rule) => {
+                self.max_workgroups = rule.workgroups();
+                rule
+            }
+            None if !self.mode.is_persistent() && self.max_workgroups >= crate::geometry::MAX_WORKGROUPS => {
+                GeometryRule::LanePerSlot
+            }
+            None => GeometryRule::Given { workgroups: self.max_workgroups },
+        };
+        if self.mode.is_persistent() {
+            if let Some(n) = backend.co_resident_workgroups(self.workgroup_size)?.map(|n| n.max(1)) {
+                if self.max_workgroups > n {
+                    self.geometry_rule =
+                        GeometryRule::CappedToCoResident { asked: self.max_workgroups, co_resident: n };
+                    self.max_workgroups = n;
+                }
             }
         }
         if let Some(limit) = backend.loop_iteration_limit() {
@@ -116,6 +162,8 @@ pub struct WorkloadRun {
     pub io_engine: &'static str,
     /// The geometry used.
     pub geometry: Geometry,
+    /// Why the grid is what it is.
+    pub geometry_rule: GeometryRule,
     /// Wall-clock time of all epochs.
     pub elapsed: Duration,
     /// How many times the run was started again because a driver cut lanes off.
@@ -193,6 +241,8 @@ pub struct Prepared {
     pub io: IoQueueService<Box<dyn IoEngine>>,
     /// The launch geometry.
     pub geometry: Geometry,
+    /// Why the grid is what it is.
+    pub geometry_rule: GeometryRule,
     /// Workload files that could not be opened (their requests will fail).
     pub file_errors: Vec<String>,
 }
@@ -205,7 +255,7 @@ pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backen
     let config = &config;
     let mut opts = workload.build_options(config.mode);
     opts.workgroup_size = config.workgroup_size;
-    let geometry = config.geometry(opts.slots)?;
+    let (geometry, geometry_rule) = config.geometry_and_rule(opts.slots)?;
     let fuel = config.fuel_for(&geometry);
     let ring = workload.ring(opts.clone(), fuel)?;
     let mut files = FileTable::default();
@@ -220,7 +270,7 @@ pub fn prepare(workload: &Workload, config: &RunConfig, backend: &mut dyn Backen
         }
     }
     let engine = open_engine(files, config.io_engine).map_err(RunError::Io)?;
-    Ok(Prepared { ring, io: IoQueueService::for_program(engine, &opts), geometry, file_errors })
+    Ok(Prepared { ring, io: IoQueueService::for_program(engine, &opts), geometry, geometry_rule, file_errors })
 }
 
 impl Prepared {
@@ -244,6 +294,7 @@ impl Prepared {
             io_engine: self.io.engine_name(),
             io: self.io.completions,
             geometry: self.geometry,
+            geometry_rule: self.geometry_rule,
             elapsed: start.elapsed(),
             cutoff_retries: 0,
             file_errors: self.file_errors,

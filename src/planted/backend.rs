@@ -75,6 +75,14 @@ impl Backend for Planted<'_> {
         self.inner.progress_width()
     }
 
+    fn preferred_workgroups(
+        &mut self,
+        mode: crate::builder::Mode,
+        workgroup_size: u32,
+    ) -> Result<Option<crate::geometry::GeometryRule>, BackendError> {
+        self.inner.preferred_workgroups(mode, workgroup_size)
+    }
+
     fn loop_iteration_limit(&self) -> Option<u32> {
         self.inner.loop_iteration_limit()
     }

@@ -363,6 +363,44 @@ fn geometry_covers_every_slot() {
 }
 
 #[test]
+fn geometry_rules_say_what_they_launch() {
+    use crate::builder::Mode;
+    use crate::geometry::GeometryRule;
+    use crate::host::runner::RunConfig;
+    assert_eq!(GeometryRule::CoResidentShare { co_resident: 4224, share: 16 }.workgroups(), 264);
+    assert_eq!(GeometryRule::CoResidentShare { co_resident: 3, share: 16 }.workgroups(), 1, "never 0");
+    assert_eq!(GeometryRule::HostThreads { threads: 2, per_thread: 2 }.workgroups(), 4);
+    assert_eq!(GeometryRule::Given { workgroups: 9 }.workgroups(), 9);
+    // An advised once grid: as advised while its lanes stay under the driver's loop limit...
+    let mut c = RunConfig::new(Mode::Once);
+    c.auto_workgroups = true;
+    c.geometry_rule = GeometryRule::HostThreads { threads: 2, per_thread: 2 };
+    c.max_workgroups = c.geometry_rule.workgroups();
+    let (g, rule) = c.geometry_and_rule(1 << 20).unwrap();
+    assert_eq!((g.workgroups, rule), (4, c.geometry_rule));
+    // ...widened when a lane would sweep past it, never past one lane per slot.
+    c.fuel_cap = Some(1000);
+    let (g, rule) = c.geometry_and_rule(1 << 20).unwrap();
+    assert!(g.slots_per_lane() <= 1000, "{g:?}");
+    assert_eq!(g.workgroups, (1u32 << 20).div_ceil(1000).div_ceil(64));
+    assert_eq!(rule, GeometryRule::WidenedForLoopLimit { chosen: 4, sweeps_per_lane: 1000 });
+    c.fuel_cap = Some(1);
+    assert_eq!(c.geometry_and_rule(100).unwrap().0.workgroups, 2, "one lane per slot at most");
+    // A grid the caller gave is never changed behind their back.
+    c.auto_workgroups = false;
+    c.geometry_rule = GeometryRule::Given { workgroups: 4 };
+    assert_eq!(c.geometry_and_rule(1 << 20).unwrap().0.workgroups, 4);
+    // Every rule explains itself.
+    for rule in [
+        GeometryRule::LanePerSlot,
+        GeometryRule::CappedToCoResident { asked: 10, co_resident: 4 },
+        GeometryRule::WidenedForLoopLimit { chosen: 4, sweeps_per_lane: 1000 },
+    ] {
+        assert!(!rule.to_string().is_empty());
+    }
+}
+
+#[test]
 fn spec_documents_every_layout_constant() {
     let spec = include_str!("../../specs/protocol.md");
     for e in LAYOUT {

@@ -71,6 +71,14 @@ impl Backend for FaultInjector {
         self.inner.progress_width()
     }
 
+    fn preferred_workgroups(
+        &mut self,
+        mode: megaloop::builder::Mode,
+        workgroup_size: u32,
+    ) -> Result<Option<megaloop::geometry::GeometryRule>, BackendError> {
+        self.inner.preferred_workgroups(mode, workgroup_size)
+    }
+
     fn loop_iteration_limit(&self) -> Option<u32> {
         self.inner.loop_iteration_limit()
     }

@@ -26,6 +26,38 @@ fn ok(check: Check) {
     }
 }
 
+/// Left to choose (as `run` and `bench` let it), the backend advises a grid with a reason
+/// (host threads on lavapipe, a share of the co-resident workgroups on a GPU), persistent
+/// launches stay within the co-resident count, and the drain is complete and trusted.
+#[test]
+fn gpu_advised_geometry_drains_and_says_why() {
+    use megaloop::geometry::GeometryRule;
+    use megaloop::host::runner::prepare;
+    let Some(mut g) = gpu() else { return };
+    for mode in Mode::ALL {
+        let mut config = RunConfig::new(mode);
+        config.auto_workgroups = true;
+        config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
+        let p = prepare(&Workload::trivial(20_000), &config, &mut g).unwrap();
+        let rule = p.geometry_rule;
+        match rule {
+            GeometryRule::HostThreads { .. } => assert!(!mode.is_persistent(), "{mode:?}: {rule}"),
+            GeometryRule::CoResidentShare { co_resident, .. } => {
+                assert!(p.geometry.workgroups <= co_resident, "{mode:?}: {:?} for {rule}", p.geometry)
+            }
+            GeometryRule::WidenedForLoopLimit { .. } => assert!(!mode.is_persistent()),
+            other => panic!("{mode:?}: the GPU gave no advice: {other}"),
+        }
+        if !matches!(rule, GeometryRule::WidenedForLoopLimit { .. }) {
+            let one_lane_per_slot = 20_000u32.div_ceil(p.geometry.workgroup_size);
+            assert_eq!(p.geometry.workgroups, rule.workgroups().min(one_lane_per_slot), "{mode:?}: {rule}");
+        }
+        let run = p.drain(&mut g, 64).unwrap();
+        assert!(run.trust().is_ok(), "{mode:?} at {:?} ({rule}): {:?}", run.geometry, run.trust().err());
+        assert_eq!(run.ring.runnable().unwrap(), 0, "{mode:?} at {:?} ({rule})", run.geometry);
+    }
+}
+
 #[test]
 fn gpu_opcode_effects_every_mode() {
     let Some(mut g) = gpu() else { return };

@@ -9,7 +9,7 @@ use crate::commands::common::{make_backend, positive, run_config, BackendArgs, I
 use anyhow::ensure;
 use megaloop::builder::build_dispatch_per_slot;
 use megaloop::builder::Mode;
-use megaloop::geometry::Geometry;
+use megaloop::geometry::{Geometry, GeometryRule};
 use megaloop::host::runner::{prepare, with_cutoff_retries, EpochRun, Prepared, RunConfig};
 use megaloop::host::workload::Workload;
 use megaloop::host::Backend;
@@ -87,6 +87,10 @@ pub struct BenchRow {
     pub workgroups: u32,
     /// Lanes per workgroup.
     pub workgroup_size: u32,
+    /// The rule that chose the grid, with its inputs.
+    pub geometry_rule: GeometryRule,
+    /// The rule in words.
+    pub geometry_why: String,
     /// Timed repetitions.
     pub repeat: u32,
     /// Epochs of one drain.
@@ -107,7 +111,7 @@ pub struct BenchRow {
 impl BenchRow {
     fn new(
         mode: &str,
-        geometry: Geometry,
+        (geometry, geometry_rule): (Geometry, GeometryRule),
         repeat: u32,
         epochs: usize,
         cutoff_retries: Option<u32>,
@@ -120,6 +124,8 @@ impl BenchRow {
             slots: geometry.slots,
             workgroups: geometry.workgroups,
             workgroup_size: geometry.workgroup_size,
+            geometry_rule,
+            geometry_why: geometry_rule.to_string(),
             repeat,
             epochs,
             cutoff_retries,
@@ -139,6 +145,7 @@ impl BenchReport {
                 "  {:<18} {:>9} slots  {:>14.0} slots/s (program)  {:>14.0} slots/s (wall)  [{} x {} lanes, {} epochs]",
                 r.mode, r.slots, r.slots_per_s, r.wall_slots_per_s, r.workgroups, r.workgroup_size, r.epochs
             );
+            println!("  {:<18} grid: {}", "", r.geometry_why);
         }
     }
 
@@ -213,7 +220,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let geometry = Geometry { slots, ..m.geometry };
         results.push(BenchRow::new(
             mode.name(),
-            geometry,
+            (geometry, m.geometry_rule),
             repeat,
             m.epochs.len(),
             Some(m.cutoff_retries),
@@ -243,6 +250,7 @@ struct Measurement {
     wall_times: Vec<Duration>,
     epochs: Vec<megaloop::host::ring::EpochReport>,
     geometry: Geometry,
+    geometry_rule: GeometryRule,
     cutoff_retries: u32,
 }
 
@@ -266,8 +274,15 @@ fn measure(
     repeat: u32,
 ) -> anyhow::Result<Measurement> {
     let slots = workload.slots.len() as u32;
-    let Prepared { ring, geometry, .. } = prepare(workload, config, backend)?;
-    let mut m = Measurement { program_times: vec![], wall_times: vec![], epochs: vec![], geometry, cutoff_retries: 0 };
+    let Prepared { ring, geometry, geometry_rule, .. } = prepare(workload, config, backend)?;
+    let mut m = Measurement {
+        program_times: vec![],
+        wall_times: vec![],
+        epochs: vec![],
+        geometry,
+        geometry_rule,
+        cutoff_retries: 0,
+    };
     for rep in 0..=repeat {
         // One drain: a single epoch where the device allows it; where a driver caps loop
         // iterations (lavapipe), as many epochs as it takes, all timed.
@@ -323,5 +338,13 @@ fn baseline(gpu: &mut megaloop_gpu::GpuBackend, slots: u32, repeat: u32) -> anyh
         wall_times.push(report.elapsed);
     }
     let (program, wall) = (median(program_times), median(wall_times));
-    Ok(BenchRow::new("dispatch_per_slot", geometry, repeat, 1, None, program, wall))
+    Ok(BenchRow::new(
+        "dispatch_per_slot",
+        (geometry, GeometryRule::Given { workgroups: 1 }),
+        repeat,
+        1,
+        None,
+        program,
+        wall,
+    ))
 }

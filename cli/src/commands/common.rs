@@ -153,8 +153,8 @@ impl BackendArgs {
 /// A run configuration for `mode` on `engine` with the CLI's workgroup flags: an explicit
 /// `--workgroups` wins; else the deterministic simulator gets 4 workgroups (every lane
 /// interleaves on one thread), the parallel simulator the runner's default, and the GPU and
-/// external engines the whole grid (`fit` caps persistent launches at the co-resident count
-/// the backend reports).
+/// external engines the grid their backend prefers (`RunConfig::auto_workgroups`; without
+/// advice the whole grid, and `fit` caps persistent launches at the co-resident count).
 pub fn run_config(
     mode: Mode,
     engine: &Engine,
@@ -168,7 +168,8 @@ pub fn run_config(
         (None, Engine::SimDet { .. }) => config.max_workgroups = 4,
         (None, Engine::SimParallel) => {}
         (None, Engine::Gpu { .. } | Engine::External { .. } | Engine::Planted { .. }) => {
-            config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS
+            config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
+            config.auto_workgroups = true;
         }
     }
     Ok(config)

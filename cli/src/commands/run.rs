@@ -234,11 +234,27 @@ pub struct RunSummary {
     slots_per_s: Option<f64>,
 }
 
-/// The launch geometry of a run.
+/// The launch geometry of a run and why it was chosen.
 #[derive(Debug, Serialize)]
-struct GeometrySummary {
+pub struct GeometrySummary {
     workgroups: u32,
     workgroup_size: u32,
+    /// The rule, with its inputs.
+    chosen_by: megaloop::geometry::GeometryRule,
+    /// The rule in words.
+    why: String,
+}
+
+impl GeometrySummary {
+    /// The summary of `geometry` chosen by `rule`.
+    pub fn new(geometry: megaloop::geometry::Geometry, rule: megaloop::geometry::GeometryRule) -> GeometrySummary {
+        GeometrySummary {
+            workgroups: geometry.workgroups,
+            workgroup_size: geometry.workgroup_size,
+            chosen_by: rule,
+            why: rule.to_string(),
+        }
+    }
 }
 
 /// One tenant's slots.
@@ -296,7 +312,7 @@ pub fn summarize(run: &WorkloadRun, backend: &str, mode: Mode, workload: &str) -
         backend: backend.to_string(),
         mode: mode.name(),
         workload: workload.to_string(),
-        geometry: GeometrySummary { workgroups: run.geometry.workgroups, workgroup_size: run.geometry.workgroup_size },
+        geometry: GeometrySummary::new(run.geometry, run.geometry_rule),
         slots_published: slots.len() - counts[Status::Empty.word() as usize] as usize,
         slots_done: counts[Status::Done.word() as usize],
         slots_faulted: counts[Status::Fault.word() as usize],
@@ -358,6 +374,8 @@ impl RunSummary {
         for (key, value) in rows {
             println!("  {key:<18} {value}");
         }
+        let g = &self.geometry;
+        println!("  {:<18} {} x {} lanes: {}", "geometry", g.workgroups, g.workgroup_size, g.why);
         println!("  {:<18} {:.6}", "elapsed_s", self.elapsed_s);
         match self.slots_per_s {
             Some(rate) => println!("  {:<18} {rate:.0}", "slots_per_s"),
