@@ -29,14 +29,16 @@ const MAX_PIPELINES: usize = 32;
 pub const DEFAULT_TIMEOUT: Duration = megaloop::host::DEFAULT_RUN_TIMEOUT;
 
 /// Once mode on a GPU launches 1/ONCE_SHARE of the co-resident workgroups, each lane
-/// striding over the ring. Measured on an H200 (2^20 slots, README "GPU throughput"):
-/// fewer, longer-lived lanes fold their tallies in less often and claim with less
-/// contention than one lane per slot.
-pub const ONCE_SHARE: u32 = 16;
-/// Persistent modes on a GPU launch 1/PERSISTENT_SHARE of the co-resident workgroups
-/// (measured on an H200 as for [`ONCE_SHARE`]): lanes that sweep longer shards spend less
-/// of each iteration on the exit test's shared words.
-pub const PERSISTENT_SHARE: u32 = 16;
+/// striding over the ring. Measured on an H200 (2^20 slots; README "GPU throughput"):
+/// 1,056 of its 4,224 co-resident workgroups of 64 lanes ran fastest (16.8 G slots/s;
+/// 528: 14.8 G, 2,112: 15.7 G, 4,224: 12.7 G, one lane per slot: 7.1 G).
+pub const ONCE_SHARE: u32 = 4;
+/// Persistent modes on a GPU launch 1/PERSISTENT_SHARE of the co-resident workgroups.
+/// Measured on an H200 as for [`ONCE_SHARE`]: 1,056 workgroups ran fastest (4.4 G slots/s;
+/// 528: 3.2 G, 2,112: 3.0 G); all 4,224 collapsed to 29 M, as the probe's co-resident count
+/// is an upper bound for a kernel that needs more registers than the probe, and lanes that
+/// wait on each other then spin through their fuel.
+pub const PERSISTENT_SHARE: u32 = 4;
 /// Once-mode workgroups per host thread on a device that runs workgroups on host threads
 /// (lavapipe: 2 to 4 per thread measured about twice one lane per slot on 2 cores).
 pub const HOST_THREAD_WORKGROUPS: u32 = 2;
@@ -520,6 +522,10 @@ impl Backend for GpuBackend {
 
     fn loop_iteration_limit(&self) -> Option<u32> {
         self.caps.loop_iteration_limit
+    }
+
+    fn heat(&mut self, duration: Duration) -> Result<(), BackendError> {
+        crate::heater::heat(&self.dev, duration, self.caps.loop_iteration_limit, self.timeout)
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`check`]: naga validation of generated WGSL;
 //! - [`device`]: adapter selection and the capability report;
 //! - [`occupancy`]: discovery of co-resident workgroups for persistent launches;
+//! - [`heater`]: ALU work that brings a GPU to its working clock before a timed run;
 //! - [`backend`]: [`GpuBackend`], the `Backend` implementation;
 //! - [`user_kernel`]: the `wgsl:FILE` engine, a hand-written WGSL megakernel dispatched
 //!   in place of the lowering.
@@ -12,6 +13,7 @@
 pub mod backend;
 pub mod check;
 pub mod device;
+pub mod heater;
 pub mod occupancy;
 pub mod resident;
 pub mod staging;

@@ -237,6 +237,10 @@ impl Backend for UserKernelBackend {
         self.gpu.loop_iteration_limit()
     }
 
+    fn heat(&mut self, duration: std::time::Duration) -> Result<(), BackendError> {
+        self.gpu.heat(duration)
+    }
+
     fn serve_between_epochs(
         &mut self,
         buffers: &mut [Vec<u32>],

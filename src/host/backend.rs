@@ -249,6 +249,14 @@ pub trait Backend {
         None
     }
 
+    /// Keep the device busy for `duration` right before a timed run, so a device that
+    /// lowers its clock under light load is measured at its working clock (benchmarks
+    /// only; nothing to do where there is no such device).
+    fn heat(&mut self, duration: Duration) -> Result<(), BackendError> {
+        let _ = duration;
+        Ok(())
+    }
+
     /// Between epochs, when IO will land in buffer `landing`: run `service` over the
     /// memory host services see. By default that is the host's buffers; a backend whose
     /// buffers live on a device also mirrors each landed range into its own staging area
@@ -321,6 +329,9 @@ impl<B: Backend + ?Sized> Backend for &mut B {
     }
     fn loop_iteration_limit(&self) -> Option<u32> {
         (**self).loop_iteration_limit()
+    }
+    fn heat(&mut self, duration: Duration) -> Result<(), BackendError> {
+        (**self).heat(duration)
     }
     fn serve_between_epochs(
         &mut self,

@@ -87,6 +87,10 @@ impl Backend for Planted<'_> {
         self.inner.loop_iteration_limit()
     }
 
+    fn heat(&mut self, duration: std::time::Duration) -> Result<(), BackendError> {
+        self.inner.heat(duration)
+    }
+
     fn serve_between_epochs(
         &mut self,
         buffers: &mut [Vec<u32>],

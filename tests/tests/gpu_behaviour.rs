@@ -58,6 +58,19 @@ fn gpu_advised_geometry_drains_and_says_why() {
     }
 }
 
+/// The heater keeps the device busy for the time asked (and not much longer: no dispatch
+/// runs far past its slice).
+#[test]
+fn gpu_heater_runs_for_the_time_asked() {
+    use megaloop::host::Backend;
+    use std::time::{Duration, Instant};
+    let Some(mut g) = gpu() else { return };
+    let start = Instant::now();
+    g.heat(Duration::from_millis(100)).unwrap();
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(100) && took < Duration::from_secs(10), "{took:?}");
+}
+
 #[test]
 fn gpu_opcode_effects_every_mode() {
     let Some(mut g) = gpu() else { return };

@@ -45,6 +45,11 @@ pub struct Args {
     /// Warm-up time in seconds before timing (GPUs lower their clock when idle).
     #[arg(long, default_value_t = 0.0)]
     warmup_s: f64,
+    /// Before each timed drain, keep the device busy with ALU work for this many
+    /// milliseconds (a GPU under the light load of short epochs lowers its clock within
+    /// seconds: an H200 from 1,980 to 345 MHz); log the clock beside the run.
+    #[arg(long, default_value_t = 0)]
+    heat_ms: u32,
     /// Measure the IO path on this file instead: plain sequential read, the IO queue
     /// service alone, and the stream-checksum workload (in the first `--mode`, default
     /// once).
@@ -158,6 +163,8 @@ impl BenchReport {
 
 /// Longest warm-up `--warmup-s` takes (an hour).
 const MAX_WARMUP_S: f64 = 3600.0;
+/// Longest `--heat-ms` before one timed drain.
+const MAX_HEAT_MS: u32 = 60_000;
 /// Most `--repeat` repetitions.
 const MAX_REPEAT: u32 = 10_000;
 
@@ -171,6 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.warmup_s
     );
     ensure!(repeat <= MAX_REPEAT, "--repeat {repeat}: at most {MAX_REPEAT}");
+    ensure!(args.heat_ms <= MAX_HEAT_MS, "--heat-ms {}: at most {MAX_HEAT_MS} (a minute)", args.heat_ms);
     let workload = Workload::builtin("trivial", slots)?;
     let modes: Vec<Mode> = if args.mode.is_empty() {
         if args.io_file.is_some() {
@@ -212,7 +220,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let config = run_config(mode, &engine, args.workgroup_size, args.workgroups)?;
         // A measurement a driver cut short is taken again with less fuel per dispatch, as
         // every run is (`with_cutoff_retries`); one still cut off is an error.
-        let m = with_cutoff_retries(&config, |config| measure(&workload, backend, config, repeat))?;
+        let heat = Duration::from_millis(u64::from(args.heat_ms));
+        let m = with_cutoff_retries(&config, |config| measure(&workload, backend, config, repeat, heat))?;
         if let Some(doubt) = megaloop::host::trust::cut_off(&m.epochs) {
             anyhow::bail!("{} mode: not a valid measurement: {doubt}", mode.name());
         }
@@ -272,6 +281,7 @@ fn measure(
     backend: &mut dyn Backend,
     config: &RunConfig,
     repeat: u32,
+    heat: Duration,
 ) -> anyhow::Result<Measurement> {
     let slots = workload.slots.len() as u32;
     let Prepared { ring, geometry, geometry_rule, .. } = prepare(workload, config, backend)?;
@@ -287,6 +297,9 @@ fn measure(
         // One drain: a single epoch where the device allows it; where a driver caps loop
         // iterations (lavapipe), as many epochs as it takes, all timed.
         let mut r = ring.clone();
+        if rep > 0 && !heat.is_zero() {
+            backend.heat(heat)?;
+        }
         m.epochs = r.drain(backend, geometry, None, config.max_epochs)?;
         if megaloop::host::trust::cut_off(&m.epochs).is_some() {
             return Ok(m);
