@@ -98,6 +98,13 @@ pub struct BuildOptions {
     pub observables: u32,
     /// Built-in handlers in jit mode (other modes have all of them).
     pub jit_builtins: Vec<BuiltinOp>,
+    /// The built-in opcodes the ring can meet in the coming epoch, where the host knows
+    /// them (`None`: any): the program then holds only those built-in handlers (in jit
+    /// mode, those of `jit_builtins`). An opcode outside the set cannot reach a lane, so
+    /// the program behaves as the full one; a smaller dispatch is faster where a device
+    /// runs every branch under a mask (lavapipe). Set by the ring ([`crate::host::ring`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub met_builtins: Option<Vec<BuiltinOp>>,
     /// User handlers (every mode).
     pub user_handlers: Vec<UserHandler>,
     /// What is read back.
@@ -123,6 +130,7 @@ impl BuildOptions {
             heap_words: DEFAULT_HEAP_WORDS,
             observables: DEFAULT_OBSERVABLES,
             jit_builtins: BuiltinOp::ALL.to_vec(),
+            met_builtins: None,
             user_handlers: Vec::new(),
             readback: Readback::Full,
             io_entries: IO_ENTRIES,
@@ -242,10 +250,13 @@ fn build_with(opts: &BuildOptions, skeleton: Option<Skeleton>) -> Result<ValidPr
         });
     }
     user::check_all(opts)?;
-    let builtins: Vec<BuiltinOp> = match opts.mode {
+    let mut builtins: Vec<BuiltinOp> = match opts.mode {
         Mode::Jit => opts.jit_builtins.clone(),
         Mode::Once | Mode::Persistent | Mode::Priority => BuiltinOp::ALL.to_vec(),
     };
+    if let Some(met) = &opts.met_builtins {
+        builtins.retain(|op| met.contains(op));
+    }
     let mut handlers: Vec<Handler> =
         builtins.iter().map(|&op| Handler { opcode: op.opcode(), body: handlers::builtin_body(op, opts) }).collect();
     handlers.extend(opts.user_handlers.iter().map(|h| {

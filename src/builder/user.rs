@@ -37,6 +37,19 @@ pub struct UserHandler {
     pub io: Option<crate::protocol::io_queue::IoOp>,
 }
 
+impl UserHandler {
+    /// Whether the body writes the ring (a store or an atomic on it): such a handler may
+    /// publish slots of any opcode during an epoch.
+    pub fn writes_ring(&self) -> bool {
+        let mut writes = false;
+        crate::ir::walk::visit_stmts(&self.body, &mut |s| {
+            writes |= matches!(s, crate::ir::Stmt::Store { buffer, .. } | crate::ir::Stmt::Atomic { buffer, .. }
+                if buffer == super::names::buffers::RING);
+        });
+        writes
+    }
+}
+
 pub(crate) fn check_all(opts: &BuildOptions) -> Result<(), BuildError> {
     if opts.user_handlers.len() > MAX_USER_HANDLERS {
         return Err(BuildError::TooManyHandlers { count: opts.user_handlers.len() });

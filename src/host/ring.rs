@@ -12,12 +12,13 @@ use crate::ir::ValidProgram;
 use crate::protocol::control::Control;
 use crate::protocol::debug_log::DebugLog;
 use crate::protocol::layout::*;
+use crate::protocol::opcode::BuiltinOp;
 use crate::protocol::replay::{RingLog, RingLogRecord};
 use crate::protocol::ring::{decode_ring, host_action, publish, publish_batch, slot_status, Slot};
 use crate::protocol::{Action, CodecError, Status, STATUS_COUNT};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,6 +122,9 @@ pub const MAX_RECOVERIES: u32 = 2;
 pub struct Ring {
     opts: BuildOptions,
     program: Arc<ValidProgram>,
+    /// The built-in opcodes met in the ring's live slots so far (only grows), for
+    /// [`Ring::epoch_program`].
+    met: BTreeSet<BuiltinOp>,
     buffers: Vec<Vec<u32>>,
     epoch: u32,
     log: RingLog,
@@ -138,12 +142,38 @@ impl Ring {
             .enumerate()
             .map(|(i, b)| if i == CONTROL { control.clone() } else { vec![0; b.words as usize] })
             .collect();
-        Ok(Ring { opts, program, buffers, epoch: 0, log: RingLog::default() })
+        Ok(Ring { opts, program, buffers, met: BTreeSet::new(), epoch: 0, log: RingLog::default() })
     }
 
     /// The program.
     pub fn program(&self) -> &ValidProgram {
         &self.program
+    }
+
+    /// The program the next epoch runs: [`Ring::program`] with only the built-in handlers
+    /// whose opcodes a lane can meet, where the host knows them. That is when no user
+    /// handler writes the ring (only the host publishes, between epochs): the opcodes of
+    /// every slot that is not EMPTY, DONE or FAULT (a WAIT_IO slot the simulator's IO
+    /// service re-publishes during the epoch included), joined with those met in earlier
+    /// epochs so a drain compiles few programs. Every other opcode's slot stays where it
+    /// is, so the epoch runs as under the full program.
+    pub fn epoch_program(&mut self) -> Result<Arc<ValidProgram>, HostError> {
+        if self.opts.user_handlers.iter().any(|h| h.writes_ring()) {
+            return Ok(self.program.clone());
+        }
+        let settled = [Status::Empty, Status::Done, Status::Fault].map(Status::word);
+        for slot in self.buffers[RING].chunks_exact(SLOT_WORDS as usize) {
+            if !settled.contains(&slot[SLOT_STATUS as usize]) {
+                if let Some(op) = BuiltinOp::from_opcode(slot[SLOT_OPCODE as usize]) {
+                    self.met.insert(op);
+                }
+            }
+        }
+        if self.met.len() == BuiltinOp::ALL.len() {
+            return Ok(self.program.clone());
+        }
+        let opts = BuildOptions { met_builtins: Some(self.met.iter().copied().collect()), ..self.opts.clone() };
+        cached_build(&opts)
     }
 
     /// The build options.
@@ -327,11 +357,12 @@ impl Ring {
         for word in [CTRL_SETTLED, CTRL_FUEL_EXHAUSTED, CTRL_LOOP_CUTOFF] {
             self.set_control_word(word, 0);
         }
+        let program = self.epoch_program()?;
         let mut recoveries = 0;
         let report = loop {
             let mark = io.as_deref().map(|s| s.mark());
             let service = io.as_deref_mut().map(|s| s.as_host_service());
-            match backend.run_kernel(&self.opts, &self.program, geometry, &mut self.buffers, service) {
+            match backend.run_kernel(&self.opts, &program, geometry, &mut self.buffers, service) {
                 Ok(report) => break report,
                 // A failed run left the host's buffers as they were: after the backend
                 // recovers, the epoch runs again from them, with the IO service's record
@@ -345,7 +376,7 @@ impl Ring {
                     }
                 }
                 Err(source) => {
-                    return Err(HostError::Epoch { epoch: self.epoch, program: self.program.name.clone(), source })
+                    return Err(HostError::Epoch { epoch: self.epoch, program: program.name.clone(), source })
                 }
             }
         };
@@ -516,3 +547,7 @@ impl<E: IoEngine> IoEpochService for IoQueueService<E> {
         IoQueueService::rewind(self, mark)
     }
 }
+
+#[cfg(test)]
+#[path = "epoch_program_tests.rs"]
+mod epoch_program_tests;
