@@ -29,19 +29,22 @@ const MAX_PIPELINES: usize = 32;
 pub const DEFAULT_TIMEOUT: Duration = megaloop::host::DEFAULT_RUN_TIMEOUT;
 
 /// Once mode on a GPU launches 1/ONCE_SHARE of the co-resident workgroups, each lane
-/// striding over the ring. Measured on an H200 (2^20 slots; README "GPU throughput"):
-/// 1,056 of its 4,224 co-resident workgroups of 64 lanes ran fastest (16.8 G slots/s;
-/// 528: 14.8 G, 2,112: 15.7 G, 4,224: 12.7 G, one lane per slot: 7.1 G).
+/// striding over the ring. Measured on an H200 (2^20 slots, 1,980 MHz; README "Running
+/// workloads"): 1,056 of its 4,224 co-resident workgroups of 64 lanes ran fastest
+/// (17.1 G slots/s; 528: 14.7 G, 2,112: 15.8 G, 264: 8.7 G; before the epoch program
+/// held only the met handlers, 4,224: 12.7 G and one lane per slot: 7.1 G).
 pub const ONCE_SHARE: u32 = 4;
 /// Persistent modes on a GPU launch 1/PERSISTENT_SHARE of the co-resident workgroups.
-/// Measured on an H200 as for [`ONCE_SHARE`]: 1,056 workgroups ran fastest (4.4 G slots/s;
-/// 528: 3.2 G, 2,112: 3.0 G); all 4,224 collapsed to 29 M, as the probe's co-resident count
-/// is an upper bound for a kernel that needs more registers than the probe, and lanes that
-/// wait on each other then spin through their fuel.
-pub const PERSISTENT_SHARE: u32 = 4;
-/// Once-mode workgroups per host thread on a device that runs workgroups on host threads
-/// (lavapipe: 2 to 4 per thread measured about twice one lane per slot on 2 cores).
-pub const HOST_THREAD_WORKGROUPS: u32 = 2;
+/// Measured on an H200 as for [`ONCE_SHARE`]: 528 workgroups ran fastest (10.7 G slots/s;
+/// 1,056: 9.7-10.2 G, 264: 7.1 G, 2,112: 6.0 G). Before the epoch program held only the met
+/// handlers, all 4,224 collapsed to 29 M: the probe's co-resident count is an upper bound
+/// for a kernel that needs more registers than the probe, and lanes that wait on each
+/// other then spin through their fuel.
+pub const PERSISTENT_SHARE: u32 = 8;
+/// Once-mode workgroups per host thread on a device that runs workgroups on host threads.
+/// Measured on lavapipe (2 cores, 2^18 slots): 64 workgroups of 64 lanes 84-89 M slots/s,
+/// 32 to 128 alike, 4: 56-78 M, one lane per slot (4,096): 30-31 M.
+pub const HOST_THREAD_WORKGROUPS: u32 = 32;
 
 /// WGSL to compile in place of a lowering (a hand-written kernel), with the values of
 /// the pipeline-overridable constants it declares.

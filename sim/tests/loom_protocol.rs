@@ -392,6 +392,43 @@ fn shutdown_and_drain_end_every_lane_cleanly() {
     });
 }
 
+/// Spec 2.4 (Counting): two persistent lanes tally SETTLED and fold it in only after an
+/// idle iteration, and the exit test counts the lane's own tally. In every execution the
+/// last lane to settle a slot closes the epoch: every slot DONE, each counter exact, and
+/// no lane runs out of fuel waiting for a count another lane holds. Lane 0 has two slots,
+/// lane 1 one, so either may finish last.
+fn tallied_drain(fault: Option<&'static Fault>) -> Model {
+    let mut s = Setup::new(Mode::Persistent, 2, vec![published(NOP, 0, 2, &[]); 3]);
+    s.fuel = 6;
+    s.fault = fault;
+    s.model()
+}
+
+fn tallied_drain_check(mem: &Memory) {
+    for slot in 0..3 {
+        assert_eq!(status(mem, slot), Status::Done, "slot {slot}");
+    }
+    let counters = [CTRL_SETTLED, CTRL_DONE_COUNT, CTRL_TENANT_FAIRNESS, CTRL_PRIORITY_CLAIMS + 2, CTRL_METRICS];
+    for word in counters {
+        assert_eq!(control(mem, word), 3, "control word {word} after the epoch");
+    }
+    assert_eq!(control(mem, CTRL_FUEL_EXHAUSTED), 0, "a lane ran out of fuel waiting for the drain");
+}
+
+#[test]
+fn tallied_settled_drains_and_closes() {
+    explore("tallied drain 2 lanes x 3 slots", tallied_drain(None), tallied_drain_check);
+}
+
+#[test]
+fn planted_settled_tally_held_is_found() {
+    let m = tallied_drain(planted::find("settled-tally-held"));
+    let found = finding(move || {
+        explore("planted settled tally held", m, tallied_drain_check);
+    });
+    assert!(found.is_some(), "lanes that never fold SETTLED in must run out of fuel");
+}
+
 /// An in-memory IO source (loom cannot model the kernel's file IO, and needs none).
 struct Bytes(Vec<u8>);
 
