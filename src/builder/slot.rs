@@ -50,8 +50,7 @@ pub fn try_slot(opts: &BuildOptions, handlers: &[Handler], slot: Expr, on_claim:
         let_u32(names::TENANT, var("ml_tenant")),
         let_u32(names::PRIORITY, ring_word(SLOT_PRIORITY)),
         let_u32(names::NEXT_STATUS, u(Status::Done.word())),
-        tally::TENANT_CLAIMS.add(tenant_claims_word(), 1),
-        tally::PRIORITY_CLAIMS.add(priority_claims_word(), 1),
+        tally::CLAIMS.add(&claim_words(), 1),
     ]);
     claimed.push(dispatch(handlers));
     if !opts.user_handlers.is_empty() {
@@ -117,16 +116,20 @@ fn metric_word() -> Expr {
     u(CTRL_METRICS) + var(names::OPCODE) % u(METRIC_WORDS)
 }
 
+/// The words a claim counts in, in [`tally::CLAIMS`]'s order: per tenant, per priority,
+/// per opcode bucket (the execution is counted with the claim: a lane's tallies reach the
+/// control words only when it leaves, so when within the slot's sequence it counts them
+/// is not observable, spec 2.4).
+fn claim_words() -> [Expr; 3] {
+    [tenant_claims_word(), priority_claims_word(), metric_word()]
+}
+
 /// For a claim that did no work and yields because the IO queue was full: take back its
 /// tenant and priority claim counts and the execution count the outcome will add, so
 /// those counters do not depend on how many lanes found the queue full first (spec 2.10).
 /// SETTLED still counts it: the epoch's drain target does.
 pub fn uncount_claim() -> Block {
-    vec![
-        tally::TENANT_CLAIMS.add(tenant_claims_word(), u32::MAX),
-        tally::PRIORITY_CLAIMS.add(priority_claims_word(), u32::MAX),
-        tally::METRICS.add(metric_word(), u32::MAX),
-    ]
+    vec![tally::CLAIMS.add(&claim_words(), u32::MAX)]
 }
 
 /// Store the outcome (the status word last touches the slot), then count it in the
@@ -135,7 +138,6 @@ fn complete() -> Block {
     let n = || var(names::NEXT_STATUS);
     vec![
         atomic_store(RING, var("ml_base"), n()),
-        tally::METRICS.add(metric_word(), 1),
         tally::SETTLED.add_one(),
         if_else(
             n().eq(u(Status::Done.word())),

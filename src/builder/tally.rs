@@ -3,10 +3,11 @@
 //! atomic add each when it leaves (and, for SETTLED in persistent modes, whenever an
 //! iteration settles nothing), instead of one global atomic per slot per counter.
 //!
-//! A counter indexed by the slot (claims per tenant, per priority, executions per opcode
-//! bucket) keeps a run: the word it is counting and the count; a slot counted in another
-//! word first folds the run in. Counts wrap like the atomics they replace, so a claim
-//! taken back (`u32::MAX`, spec 2.10) cancels within the run.
+//! The counters indexed by the slot (claims per tenant, per priority, executions per
+//! opcode bucket) move together, so they share one run: the three words being counted and
+//! one count; a slot counted in other words first folds the run in. Counts wrap like the
+//! atomics they replace, so a claim taken back (`u32::MAX`, spec 2.10) cancels within the
+//! run.
 
 use crate::builder::names::buffers::CONTROL;
 use crate::ir::build::stmt::*;
@@ -18,15 +19,23 @@ use crate::protocol::layout::*;
 pub struct Tally {
     /// The variable holding the lane's pending count.
     count: &'static str,
-    /// The control word it folds into: fixed, or the variable holding the run's word.
+    /// The control words it folds into: one fixed word, or the variables holding the
+    /// run's words (the count is added to each).
     word: Word,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Word {
     Fixed(u32),
-    Run(&'static str),
+    Run(&'static [&'static str]),
 }
+
+/// The run variable of the claims-per-tenant word (`64 + tenant`).
+pub const TENANT_RUN: &str = "ml_tally_tenant_word";
+/// The run variable of the claims-per-priority word (`136 + min(priority, 4)`).
+pub const PRIORITY_RUN: &str = "ml_tally_priority_word";
+/// The run variable of the executions-per-opcode-bucket word (`96 + opcode % 32`).
+pub const METRIC_RUN: &str = "ml_tally_metric_word";
 
 /// Slots DONE (DONE_COUNT).
 pub const DONE: Tally = Tally { count: "ml_tally_done", word: Word::Fixed(CTRL_DONE_COUNT) };
@@ -34,15 +43,13 @@ pub const DONE: Tally = Tally { count: "ml_tally_done", word: Word::Fixed(CTRL_D
 pub const FAULT: Tally = Tally { count: "ml_tally_fault", word: Word::Fixed(CTRL_FAULT_COUNT) };
 /// Slots that left CLAIMED (SETTLED).
 pub const SETTLED: Tally = Tally { count: "ml_tally_settled", word: Word::Fixed(CTRL_SETTLED) };
-/// Claims per tenant (`64 + tenant`).
-pub const TENANT_CLAIMS: Tally = Tally { count: "ml_tally_tenant", word: Word::Run("ml_tally_tenant_word") };
-/// Claims per priority (`136 + min(priority, 4)`).
-pub const PRIORITY_CLAIMS: Tally = Tally { count: "ml_tally_priority", word: Word::Run("ml_tally_priority_word") };
-/// Executions per opcode bucket (`96 + opcode % 32`).
-pub const METRICS: Tally = Tally { count: "ml_tally_metric", word: Word::Run("ml_tally_metric_word") };
+/// A claim counted per tenant, per priority and per opcode bucket at once: the three
+/// counts move together (+1 for a claim, -1 for a claim taken back), so one run of the
+/// three words and one count serve them.
+pub const CLAIMS: Tally = Tally { count: "ml_tally_claims", word: Word::Run(&[TENANT_RUN, PRIORITY_RUN, METRIC_RUN]) };
 
 /// Every tally, in the order a lane folds them in.
-pub const ALL: [Tally; 6] = [TENANT_CLAIMS, PRIORITY_CLAIMS, METRICS, SETTLED, DONE, FAULT];
+pub const ALL: [Tally; 4] = [CLAIMS, SETTLED, DONE, FAULT];
 
 impl Tally {
     /// The lane's pending count (u32).
@@ -58,40 +65,44 @@ impl Tally {
     /// The declarations a lane makes before its first slot.
     fn declare(self) -> Block {
         let mut b = vec![let_u32(self.count, Expr::u32(0))];
-        if let Word::Run(word) = self.word {
-            b.push(let_u32(word, Expr::u32(0)));
+        if let Word::Run(words) = self.word {
+            b.extend(words.iter().map(|w| let_u32(w, Expr::u32(0))));
         }
         b
     }
 
-    fn word_expr(self) -> Expr {
-        match self.word {
-            Word::Fixed(w) => Expr::u32(w),
-            Word::Run(v) => Expr::var(v),
-        }
-    }
-
-    /// Fold the pending count into its control word (one atomic add, none if 0).
+    /// Fold the pending count into its control words (one atomic add each, none if 0).
     pub fn flush(self) -> Stmt {
-        if_(
-            self.pending().ne(Expr::u32(0)),
-            vec![atomic_add(CONTROL, self.word_expr(), self.pending()), assign(self.count, Expr::u32(0))],
-        )
+        let mut adds: Block = match self.word {
+            Word::Fixed(w) => vec![atomic_add(CONTROL, Expr::u32(w), self.pending())],
+            Word::Run(words) => words.iter().map(|w| atomic_add(CONTROL, Expr::var(w), self.pending())).collect(),
+        };
+        adds.push(assign(self.count, Expr::u32(0)));
+        if_(self.pending().ne(Expr::u32(0)), adds)
     }
 
-    /// Count `delta` in control word `word` (for a fixed tally, `word` must be its word).
-    pub fn add(self, word: Expr, delta: u32) -> Stmt {
+    /// Count `delta` in the control words `words` (one per run word; none for a fixed
+    /// tally, whose word is its own).
+    pub fn add(self, words: &[Expr], delta: u32) -> Stmt {
         let bump = assign(self.count, self.pending() + Expr::u32(delta));
         match self.word {
-            Word::Fixed(w) => {
-                debug_assert!(matches!(word, Expr::Literal(crate::ir::Literal::U32(x)) if x == w));
+            Word::Fixed(_) => {
+                debug_assert!(words.is_empty());
                 bump
             }
-            Word::Run(run) => if_else(
-                word.clone().eq(Expr::var(run)),
-                vec![bump],
-                vec![self.flush(), assign(run, word), assign(self.count, Expr::u32(delta))],
-            ),
+            Word::Run(runs) => {
+                debug_assert_eq!(runs.len(), words.len());
+                let same = runs
+                    .iter()
+                    .zip(words)
+                    .map(|(run, word)| word.clone().eq(Expr::var(run)))
+                    .reduce(Expr::and)
+                    .unwrap_or(Expr::bool(true));
+                let mut switch = vec![self.flush()];
+                switch.extend(runs.iter().zip(words).map(|(run, word)| assign(run, word.clone())));
+                switch.push(assign(self.count, Expr::u32(delta)));
+                if_else(same, vec![bump], switch)
+            }
         }
     }
 
@@ -115,7 +126,7 @@ impl Tally {
 
     /// Count 1 in a fixed tally's word.
     pub fn add_one(self) -> Stmt {
-        self.add(self.word_expr(), 1)
+        self.add(&[], 1)
     }
 }
 

@@ -157,9 +157,12 @@ pub fn debug_dropped_missing(p: &mut Program) -> usize {
     remove_add_to(p, CTRL_DEBUG_DROPPED)
 }
 
-/// Claims are not counted per tenant.
+/// Claims are not counted per tenant (the tenant word's add of the claims tally).
 pub fn tenant_claims_missing(p: &mut Program) -> usize {
-    remove_stmts(p, &|s| tally::TENANT_CLAIMS.is_add(s, 1))
+    remove_stmts(p, &|s| {
+        matches!(s, Stmt::Atomic { op: AtomicOp::Add, buffer, index, .. }
+            if buffer == CONTROL && is_var(index, tally::TENANT_RUN))
+    })
 }
 
 /// The per-priority claim counter is indexed by the raw PRIORITY, not `min(PRIORITY, 4)`.
@@ -232,9 +235,9 @@ pub fn settled_tally_held(p: &mut Program) -> usize {
 /// folding it in (2.4 step 6).
 pub fn tally_run_dropped(p: &mut Program) -> usize {
     stmts(p, &mut |s| {
-        let runs = tally::ALL.iter().any(|t| t.is_add(s, 1) || t.is_add(s, u32::MAX));
+        let runs = tally::CLAIMS.is_add(s, 1) || tally::CLAIMS.is_add(s, u32::MAX);
         match s {
-            Stmt::If { otherwise, .. } if runs && otherwise.len() == 3 => {
+            Stmt::If { otherwise, .. } if runs && matches!(otherwise.first(), Some(Stmt::If { .. })) => {
                 otherwise.remove(0);
                 1
             }

@@ -152,8 +152,8 @@ impl BackendArgs {
 
 /// A run configuration for `mode` on `engine` with the CLI's workgroup flags: an explicit
 /// `--workgroups` wins; else the deterministic simulator gets 4 workgroups (every lane
-/// interleaves on one thread), the parallel simulator the runner's default, and the GPU and
-/// external engines the grid their backend prefers (`RunConfig::auto_workgroups`; without
+/// interleaves on one thread), and the parallel simulator, the GPU and external engines
+/// the grid their backend prefers (`RunConfig::auto_workgroups`; without
 /// advice the whole grid, and `fit` caps persistent launches at the co-resident count).
 pub fn run_config(
     mode: Mode,
@@ -166,7 +166,7 @@ pub fn run_config(
     match (workgroups, engine) {
         (Some(w), _) => config.max_workgroups = positive("--workgroups", w)?,
         (None, Engine::SimDet { .. }) => config.max_workgroups = 4,
-        (None, Engine::SimParallel) => {}
+        (None, Engine::SimParallel) => config.auto_workgroups = true,
         (None, Engine::Gpu { .. } | Engine::External { .. } | Engine::Planted { .. }) => {
             config.max_workgroups = megaloop::geometry::MAX_WORKGROUPS;
             config.auto_workgroups = true;
