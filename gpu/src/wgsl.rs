@@ -316,6 +316,38 @@ impl Lowerer<'_> {
                 let (i, v) = (self.expr(index), self.expr(value));
                 self.line(d, &format!("store_{buffer}({i}, {v});"));
             }
+            Stmt::Crc32 { var, buffer, word, bytes } => {
+                // One counted loop over whole words (reported like a `for` when a driver
+                // cuts it off), then up to three tail bytes; zlib's inversions around it.
+                let id = self.loops.len();
+                self.loops.push(path.to_string());
+                let words = self.words.get(buffer).copied().unwrap_or(0);
+                let (first, count) = (self.expr(word), self.expr(bytes));
+                self.line(d, &format!("// crc32 loop {id} ({path})"));
+                self.line(d, "{");
+                for line in [
+                    format!("let first_{id}: u32 = {first};"),
+                    format!("let bytes_{id}: u32 = {count};"),
+                    format!("let left_{id}: u32 = select(0u, {words}u - first_{id}, first_{id} < {words}u);"),
+                    format!("let full_{id}: u32 = min(bytes_{id} / 4u, left_{id});"),
+                    format!("let tail_{id}: u32 = select(0u, bytes_{id} & 3u, bytes_{id} / 4u < left_{id});"),
+                    format!("var c_{id}: u32 = ~v_{var};"),
+                    format!("var i_{id}: u32 = 0u;"),
+                    format!("for (; i_{id} < full_{id}; i_{id} = i_{id} + 1u) {{"),
+                    format!("    c_{id} = ml_crc32_word(c_{id}, load_{buffer}(first_{id} + i_{id}));"),
+                    "}".to_string(),
+                    "// Short of its bound: a driver cut the loop off.".to_string(),
+                    format!("if (i_{id} < full_{id}) {{ ml_report(gid.x, {id}u | {OUTCOME_CUTOFF_BIT:#x}u); }}"),
+                    format!("let last_{id}: u32 = load_{buffer}(first_{id} + full_{id});"),
+                    format!("if (tail_{id} > 0u) {{ c_{id} = ml_crc32_byte(c_{id}, last_{id}); }}"),
+                    format!("if (tail_{id} > 1u) {{ c_{id} = ml_crc32_byte(c_{id}, last_{id} >> 8u); }}"),
+                    format!("if (tail_{id} > 2u) {{ c_{id} = ml_crc32_byte(c_{id}, last_{id} >> 16u); }}"),
+                    format!("v_{var} = ~c_{id};"),
+                ] {
+                    self.line(d + 1, &line);
+                }
+                self.line(d, "}");
+            }
             Stmt::Atomic { op, buffer, index, args, result } => {
                 let mut call_args = vec![self.expr(index)];
                 call_args.extend(args.iter().map(|a| self.expr(a)));
@@ -423,6 +455,11 @@ fn helpers(program: &ValidProgram) -> String {
     });
     let mut h = String::new();
     h.push_str(SEMANTIC_HELPERS);
+    let mut uses_crc = false;
+    visit_stmts(&program.body, &mut |s| uses_crc |= matches!(s, Stmt::Crc32 { .. }));
+    if uses_crc {
+        h.push_str(&crc_helpers());
+    }
     // A lane that leaves a loop out of fuel or cut off: one outcome entry, while there is room.
     let _ = writeln!(
         h,
@@ -479,6 +516,18 @@ fn helpers(program: &ValidProgram) -> String {
     }
     h.push('\n');
     h
+}
+
+/// The `crc32` statement's steps: zlib's reflected CRC-32, one bit at a time with no
+/// table and no loop (a driver's loop limit counts only the statement's word loop).
+fn crc_helpers() -> String {
+    let step = "    c = (c >> 1u) ^ (0xedb88320u & (0u - (c & 1u)));\n";
+    format!(
+        "fn ml_crc32_word(crc: u32, w: u32) -> u32 {{\n    var c: u32 = crc ^ w;\n{}    return c;\n}}\n\
+         fn ml_crc32_byte(crc: u32, b: u32) -> u32 {{\n    var c: u32 = crc ^ (b & 0xffu);\n{}    return c;\n}}\n",
+        step.repeat(32),
+        step.repeat(8)
+    )
 }
 
 const SEMANTIC_HELPERS: &str = "\

@@ -128,6 +128,8 @@ pub enum Node {
     Assign { dst: Reg, src: Reg },
     /// `buffer[idx] = val` for active lanes.
     Store { buf: u16, idx: Reg, val: Reg },
+    /// `var = crc32(var, bytes of buf from word on)` for active lanes (spec 1.5).
+    Crc32 { var: Reg, buf: u16, word: Reg, bytes: Reg },
     /// An atomic for active lanes, in lane order.
     Atomic { op: AtomicOp, buf: u16, idx: Reg, a: Reg, b: Reg, dst: Option<Reg> },
     /// Two-way branch on `cond`.

@@ -326,6 +326,19 @@ impl Compiler<'_> {
                 }
                 nodes.push(Node::Store { buf, idx, val });
             }
+            Stmt::Crc32 { buffer, word, bytes, .. } => {
+                let var = self.variable(s)?;
+                let buf = self.buffer(buffer)?;
+                let mark = self.next;
+                let mut ops = Vec::new();
+                let word = self.expr(word, &mut ops)?;
+                let bytes = self.expr(bytes, &mut ops)?;
+                self.next = mark;
+                if !ops.is_empty() {
+                    nodes.push(Node::Eval(ops));
+                }
+                nodes.push(Node::Crc32 { var, buf, word, bytes });
+            }
             Stmt::Atomic { op, buffer, index, args, result } => {
                 let buf = self.buffer(buffer)?;
                 let dst = result.as_ref().map(|_| self.alloc());

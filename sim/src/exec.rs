@@ -15,6 +15,7 @@ use crate::memory::Memory;
 use crate::sync::Ordering::Relaxed;
 use megaloop::host::ExhaustedLane;
 use megaloop::ir::validate::MAX_WORKGROUP_SIZE;
+use megaloop::ir::crc::crc32_of_words;
 use megaloop::ir::{AtomicOp, Builtin};
 
 /// Scheduling hooks. The defaults do nothing and compile away.
@@ -319,6 +320,14 @@ impl<'a, H: Hooks> Warp<'a, H> {
                 }
             }
             Node::Atomic { op, buf, idx, a, b, dst } => self.atomic(*op, *buf, *idx, *a, *b, *dst, live),
+            Node::Crc32 { var, buf, word, bytes } => {
+                let words = self.mem.buffer(*buf);
+                for l in live.lanes() {
+                    let (crc, first, count) = (self.reg(*var, l), self.reg(*word, l), self.reg(*bytes, l));
+                    let crc = crc32_of_words(crc, words.len(), first, count, |i| words[i].load(Relaxed));
+                    self.regs[*var as usize * w + l as usize] = crc;
+                }
+            }
             Node::If { cond, then, otherwise } => {
                 let t = self.lanes_where(live, *cond);
                 let e = live.and_not(t);

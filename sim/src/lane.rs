@@ -19,6 +19,7 @@ use crate::exec::{atomic_word, bin, conv, un};
 use crate::memory::Memory;
 use crate::sync::Ordering::Relaxed;
 use megaloop::host::ExhaustedLane;
+use megaloop::ir::crc::crc32_of_words;
 use megaloop::ir::Builtin;
 
 /// What kind of shared access a lane made.
@@ -152,13 +153,15 @@ impl<'c> Lane<'c> {
                             self.frames.pop();
                             break;
                         };
-                        if matches!(node, Node::Store { .. } | Node::Atomic { .. }) && self.pause_here(sched) {
+                        if matches!(node, Node::Store { .. } | Node::Atomic { .. } | Node::Crc32 { .. })
+                            && self.pause_here(sched)
+                        {
                             set_at(&mut self.frames, at);
                             return Pause::Switch;
                         }
                         at += 1;
                         match node {
-                            Node::Assign { .. } | Node::Store { .. } | Node::Atomic { .. } => {
+                            Node::Assign { .. } | Node::Store { .. } | Node::Atomic { .. } | Node::Crc32 { .. } => {
                                 self.node(node, mem, sched);
                                 continue;
                             }
@@ -251,6 +254,15 @@ impl<'c> Lane<'c> {
                     word.store(value, Relaxed);
                 }
                 sched.record(Access { lane: self.global_id, kind: AccessKind::Store, buf: *buf, index, value });
+            }
+            Node::Crc32 { var, buf, word, bytes } => {
+                let words = mem.buffer(*buf);
+                let (crc, first, count) = (self.reg(*var), self.reg(*word), self.reg(*bytes));
+                self.regs[*var as usize] = crc32_of_words(crc, words.len(), first, count, |i| {
+                    let value = words[i].load(Relaxed);
+                    sched.record(Access { lane: self.global_id, kind: AccessKind::Load, buf: *buf, index: i as u32, value });
+                    value
+                });
             }
             Node::Atomic { op, buf, idx, a, b, dst } => {
                 let index = self.reg(*idx);

@@ -538,4 +538,17 @@ write("ir/out_of_bounds_access","Part 1: a load past a buffer yields 0, a store 
 write("opcode/load_miss_partial_word","LOAD_MISS of 6 bytes fills one word and the low half of the next; the rest of the last word is zero","2.8",
   wl("partial",[slot(LOAD_MISS,[0,0,0,6,10,0]),slot(LOAD_MISS,[0,9,0,1,20,0])],files=[{"path":"../data/bytes-64.bin"}],heap_init=[(11,[0xFFFFFFFF]),(20,[0xFFFFFFFF])]),
   {"statuses":["DONE","DONE"],"heap":{"10":word(0),"11":word(4)&0xFFFF,"20":DATA[9]},"io_completions":[2,0]})
+import zlib
+crc_body=[{"let":{"name":"c","ty":"u32","value":var("arg2")}},
+  {"crc32":{"var":"c","buffer":"heap","word":var("arg0"),"bytes":var("arg1")}},
+  {"store":{"buffer":"control","index":binop("add",lit(160),var("arg3")),"value":var("c")}}]
+CRC_TAIL=[(k*0x9E3779B9+7)&MASK for k in range(6)]
+HEAP_BYTES=DATA+bytes(4*250-64)+b"".join(struct.pack('<I',w) for w in CRC_TAIL)
+crc_cases=[(0,64,0),(1,7,0),(3,3,0),(0,0,0x1234),(250,100,0),(300,8,0x55),(2,56,zlib.crc32(DATA[:8])),(255,5,0),(0,0xFFFFFFFF,0)]
+def crc_of(w,n,c):
+    start=4*w
+    return zlib.crc32(HEAP_BYTES[start:start+max(0,min(n,len(HEAP_BYTES)-start))],c) if start<len(HEAP_BYTES) else c
+write("ir/crc32_range","Part 1's crc32 statement: zlib's CRC-32 of a byte range of a buffer, continuing the variable's CRC: whole words, a range ending inside a word (its low bytes first), an empty range, a range clamped at the buffer's end, one starting past it, a continued CRC, and a byte count of 2^32 - 1 (the whole rest of the buffer)","1.5",
+  wl("crc32",[slot(0x160,[w,n,c,k]) for k,(w,n,c) in enumerate(crc_cases)],heap_init=[(0,[word(4*i) for i in range(16)]),(250,CRC_TAIL)],handlers=[h_store(0x160,crc_body)]),
+  {"statuses":["DONE"]*len(crc_cases),"observables":{str(k):crc_of(w,n,c) for k,(w,n,c) in enumerate(crc_cases)}})
 print(count)

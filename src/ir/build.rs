@@ -161,6 +161,10 @@ pub mod stmt {
     pub fn store(buffer: &str, index: Expr, value: Expr) -> Stmt {
         Stmt::Store { buffer: buffer.to_string(), index, value }
     }
+    /// `var = crc32(var, bytes of buffer from word on)`.
+    pub fn crc32(var: &str, buffer: &str, word: Expr, bytes: Expr) -> Stmt {
+        Stmt::Crc32 { var: var.to_string(), buffer: buffer.to_string(), word, bytes }
+    }
     /// An atomic whose result, if any, is bound to `result`.
     pub fn atomic(op: AtomicOp, buffer: &str, index: Expr, args: Vec<Expr>, result: Option<&str>) -> Stmt {
         Stmt::Atomic { op, buffer: buffer.to_string(), index, args, result: result.map(str::to_string) }

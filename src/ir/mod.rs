@@ -6,11 +6,13 @@
 //! - [`program`]: programs, buffers, statements and expressions;
 //! - [`validate`](mod@validate): the validator and [`ValidProgram`], the proof that a program passed it;
 //! - [`print`](mod@print): the readable text form used in errors, snapshots and the CLI;
+//! - [`crc`]: what the `crc32` statement computes, for the engines that run it;
 //! - [`build`]: small constructors that keep hand-written programs short.
 //!
 //! Serialization is serde (JSON round trip is exact, f32 literals travel as bits).
 
 pub mod build;
+pub mod crc;
 pub mod ops;
 pub mod print;
 pub mod program;

@@ -94,6 +94,7 @@ fn block(out: &mut String, stmts: &Block, depth: usize) {
             Stmt::Let { .. }
             | Stmt::Assign { .. }
             | Stmt::Store { .. }
+            | Stmt::Crc32 { .. }
             | Stmt::Atomic { .. }
             | Stmt::Break
             | Stmt::Return
@@ -120,6 +121,13 @@ fn stmt_line(out: &mut String, s: &Stmt) {
             out.push_str("] = ");
             write_expr(out, value, true);
             out.push(';');
+        }
+        Stmt::Crc32 { var, buffer, word, bytes } => {
+            let _ = write!(out, "{var} = crc32({var}, &{buffer}[");
+            write_expr(out, word, true);
+            out.push_str("..], ");
+            write_expr(out, bytes, true);
+            out.push_str(" bytes);");
         }
         Stmt::Atomic { op, buffer, index, args, result } => {
             if let Some(r) = result {

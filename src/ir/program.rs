@@ -110,6 +110,21 @@ pub enum Stmt {
         /// A new immutable u32 variable that receives the result, if the op has one.
         result: Option<String>,
     },
+    /// `var = crc32(var, bytes)`: zlib's CRC-32 (IEEE 802.3, reflected, with pre- and
+    /// post-inversion) of the bytes of `buffer` from byte `4 * word` on, continuing the
+    /// CRC in `var` (a u32 variable declared by `let`; 0 starts a new CRC). Words are
+    /// little-endian; the range stops at the buffer's end (none when `word` is past it).
+    /// Each word is read as a plain load.
+    Crc32 {
+        /// The running CRC (a `let` u32 variable, read and overwritten).
+        var: String,
+        /// Buffer read.
+        buffer: String,
+        /// First word (u32).
+        word: Expr,
+        /// Byte count (u32).
+        bytes: Expr,
+    },
     /// Two-way branch.
     If {
         /// Condition (bool).

@@ -302,6 +302,8 @@ fn arb_stmt() -> impl Strategy<Value = Stmt> {
             prop::option::of(arb_name())
         )
             .prop_map(|(op, b, i, args, r)| Stmt::Atomic { op, buffer: b, index: i, args, result: r }),
+        (arb_name(), arb_name(), arb_expr(), arb_expr())
+            .prop_map(|(v, b, w, n)| Stmt::Crc32 { var: v, buffer: b, word: w, bytes: n }),
         Just(Stmt::Break),
         Just(Stmt::Return),
         Just(Stmt::Barrier),

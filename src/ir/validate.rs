@@ -625,6 +625,24 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// The type of the `let` variable `name` (at `path`) that statement `s` overwrites,
+    /// recorded as the statement's use; an unknown or read-only name is an error.
+    fn assigned_variable(&mut self, name: &str, path: String, s: &Stmt) -> Option<ScalarType> {
+        let Some(info) = self.lookup(name) else {
+            let kind = ErrorKind::UnknownVariable { name: name.to_string() };
+            self.error(path, kind, print::stmt_head(s));
+            return None;
+        };
+        if self.record {
+            self.info.uses.insert(address(s), info.id);
+        }
+        if !info.mutable {
+            let kind = ErrorKind::NotAssignable { name: name.to_string() };
+            self.error(path, kind, print::stmt_head(s));
+        }
+        Some(info.ty)
+    }
+
     fn writable_buffer(&mut self, name: &str, path: String, ctx: &Stmt) {
         match self.buffers.get(name) {
             None => self.error(path, ErrorKind::UnknownBuffer { name: name.to_string() }, print::stmt_head(ctx)),
@@ -654,32 +672,32 @@ impl<'a> Validator<'a> {
                 self.expect_expr(value, *ty, "let value (must match the declared type)", &format!("{path}.value"), s);
                 self.declare(name, *ty, true, format!("{path}.name"), s);
             }
-            Stmt::Assign { name, value } => match self.lookup(name) {
-                None => self.error(
-                    format!("{path}.name"),
-                    ErrorKind::UnknownVariable { name: name.clone() },
-                    print::stmt_head(s),
-                ),
-                Some(info) => {
-                    if self.record {
-                        self.info.uses.insert(address(s), info.id);
-                    }
-                    if !info.mutable {
-                        self.error(
-                            format!("{path}.name"),
-                            ErrorKind::NotAssignable { name: name.clone() },
-                            print::stmt_head(s),
-                        );
-                    }
+            Stmt::Assign { name, value } => {
+                if let Some(ty) = self.assigned_variable(name, format!("{path}.name"), s) {
                     self.expect_expr(
                         value,
-                        info.ty,
+                        ty,
                         "assigned value (must match the variable's type)",
                         &format!("{path}.value"),
                         s,
                     );
                 }
-            },
+            }
+            Stmt::Crc32 { var, buffer, word, bytes } => {
+                if let Some(ty) = self.assigned_variable(var, format!("{path}.var"), s) {
+                    if ty != ScalarType::U32 {
+                        let what = "crc32 variable".to_string();
+                        let kind = ErrorKind::TypeMismatch { what, expected: ScalarType::U32.to_string(), found: ty };
+                        self.error(format!("{path}.var"), kind, print::stmt_head(s));
+                    }
+                }
+                if !self.buffers.contains_key(buffer.as_str()) {
+                    let kind = ErrorKind::UnknownBuffer { name: buffer.clone() };
+                    self.error(format!("{path}.buffer"), kind, print::stmt_head(s));
+                }
+                self.expect_expr(word, ScalarType::U32, "crc32 first word", &format!("{path}.word"), s);
+                self.expect_expr(bytes, ScalarType::U32, "crc32 byte count", &format!("{path}.bytes"), s);
+            }
             Stmt::Store { buffer, index, value } => {
                 self.writable_buffer(buffer, format!("{path}.buffer"), s);
                 self.expect_expr(index, ScalarType::U32, "store index", &format!("{path}.index"), s);

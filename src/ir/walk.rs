@@ -10,6 +10,7 @@ pub fn stmt_exprs(s: &Stmt) -> Vec<&Expr> {
     match s {
         Stmt::Let { value, .. } | Stmt::Assign { value, .. } => vec![value],
         Stmt::Store { index, value, .. } => vec![index, value],
+        Stmt::Crc32 { word, bytes, .. } => vec![word, bytes],
         Stmt::Atomic { index, args, .. } => std::iter::once(index).chain(args.iter()).collect(),
         Stmt::If { cond, .. } => vec![cond],
         Stmt::For { from, to, .. } => vec![from, to],
@@ -27,6 +28,7 @@ pub fn stmt_blocks(s: &Stmt) -> Vec<&Block> {
         Stmt::Let { .. }
         | Stmt::Assign { .. }
         | Stmt::Store { .. }
+        | Stmt::Crc32 { .. }
         | Stmt::Atomic { .. }
         | Stmt::Break
         | Stmt::Return
@@ -39,6 +41,7 @@ pub fn stmt_exprs_mut(s: &mut Stmt) -> Vec<&mut Expr> {
     match s {
         Stmt::Let { value, .. } | Stmt::Assign { value, .. } => vec![value],
         Stmt::Store { index, value, .. } => vec![index, value],
+        Stmt::Crc32 { word, bytes, .. } => vec![word, bytes],
         Stmt::Atomic { index, args, .. } => std::iter::once(index).chain(args.iter_mut()).collect(),
         Stmt::If { cond, .. } => vec![cond],
         Stmt::For { from, to, .. } => vec![from, to],
@@ -56,6 +59,7 @@ pub fn stmt_blocks_mut(s: &mut Stmt) -> Vec<&mut Block> {
         Stmt::Let { .. }
         | Stmt::Assign { .. }
         | Stmt::Store { .. }
+        | Stmt::Crc32 { .. }
         | Stmt::Atomic { .. }
         | Stmt::Break
         | Stmt::Return

@@ -111,6 +111,17 @@ impl<'a> Interpreter<'a> {
             .ok_or_else(|| format!("variable `{name}` is not in scope"))
     }
 
+    /// The innermost variable `name` in scope, to overwrite.
+    fn variable_mut(&mut self, name: &str) -> Result<&mut Value, String> {
+        self.scopes
+            .iter_mut()
+            .rev()
+            .flat_map(|s| s.iter_mut().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| format!("assigning `{name}`, which is not in scope"))
+    }
+
     fn buffer(&self, name: &str) -> Result<usize, String> {
         self.buffer_names.iter().position(|n| n == name).ok_or_else(|| format!("no buffer `{name}`"))
     }
@@ -139,14 +150,23 @@ impl<'a> Interpreter<'a> {
             }
             Stmt::Assign { name, value } => {
                 let v = self.expr(value)?;
-                let slot = self
-                    .scopes
-                    .iter_mut()
-                    .rev()
-                    .flat_map(|s| s.iter_mut())
-                    .find(|(n, _)| n == name)
-                    .ok_or_else(|| format!("assigning `{name}`, which is not in scope"))?;
-                slot.1 = v;
+                *self.variable_mut(name)? = v;
+            }
+            Stmt::Crc32 { var, buffer, word, bytes } => {
+                let (b, first, count) = (self.buffer(buffer)?, self.expr(word)?.u32()?, self.expr(bytes)?.u32()?);
+                let crc = self.variable_mut(var)?.u32()?;
+                // 1.5: the range stops at the buffer's end; bytes are little-endian.
+                let words = self.memory.words(b);
+                let count = u64::from(words.saturating_sub(first)).saturating_mul(4).min(u64::from(count)) as u32;
+                let mut c = !crc;
+                for k in 0..count {
+                    let byte = self.memory.load(b, first + k / 4) >> (8 * (k % 4)) & 0xff;
+                    c ^= byte;
+                    for _ in 0..8 {
+                        c = (c >> 1) ^ (0xEDB8_8320 & (c & 1).wrapping_neg());
+                    }
+                }
+                *self.variable_mut(var)? = Value::U32(!c);
             }
             Stmt::Store { buffer, index, value } => {
                 let (b, i, v) = (self.buffer(buffer)?, self.expr(index)?.u32()?, self.expr(value)?);
