@@ -298,7 +298,7 @@ impl GpuBackend {
         // The last run's buffers when they are this program's: only changed words travel.
         let resident = match self.resident.take() {
             Some(r) if r.fits(program, buffers) => {
-                r.upload(&self.dev.queue, buffers);
+                r.upload(&self.dev.queue, program, buffers);
                 r
             }
             _ => Resident::create(device, &self.dev.queue, program, buffers),

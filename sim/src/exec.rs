@@ -14,8 +14,8 @@ use crate::mask::Mask;
 use crate::memory::Memory;
 use crate::sync::Ordering::Relaxed;
 use megaloop::host::ExhaustedLane;
-use megaloop::ir::validate::MAX_WORKGROUP_SIZE;
 use megaloop::ir::crc::crc32_of_words;
+use megaloop::ir::validate::MAX_WORKGROUP_SIZE;
 use megaloop::ir::{AtomicOp, Builtin};
 
 /// Scheduling hooks. The defaults do nothing and compile away.

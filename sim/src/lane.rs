@@ -260,7 +260,13 @@ impl<'c> Lane<'c> {
                 let (crc, first, count) = (self.reg(*var), self.reg(*word), self.reg(*bytes));
                 self.regs[*var as usize] = crc32_of_words(crc, words.len(), first, count, |i| {
                     let value = words[i].load(Relaxed);
-                    sched.record(Access { lane: self.global_id, kind: AccessKind::Load, buf: *buf, index: i as u32, value });
+                    sched.record(Access {
+                        lane: self.global_id,
+                        kind: AccessKind::Load,
+                        buf: *buf,
+                        index: i as u32,
+                        value,
+                    });
                     value
                 });
             }

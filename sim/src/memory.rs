@@ -16,6 +16,13 @@ pub struct Memory {
     stop: std::sync::Arc<StopFlag>,
 }
 
+impl std::fmt::Debug for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let words: Vec<usize> = self.buffers.iter().map(|b| b.len()).collect();
+        f.debug_struct("Memory").field("words", &words).finish_non_exhaustive()
+    }
+}
+
 impl Memory {
     /// Memory holding a copy of the host's buffers.
     pub fn from_host(buffers: &[Vec<u32>]) -> Memory {
@@ -23,6 +30,19 @@ impl Memory {
             buffers: buffers.iter().map(|b| b.iter().map(|&w| AtomicU32::new(w)).collect()).collect(),
             stop: Default::default(),
         }
+    }
+
+    /// Store `words` at `start` of buffer `b` (the host bringing kept memory up to date
+    /// between runs).
+    pub fn write(&self, b: usize, start: usize, words: &[u32]) {
+        for (word, &value) in self.buffers[b][start..start + words.len()].iter().zip(words) {
+            word.store(value, Relaxed);
+        }
+    }
+
+    /// A fresh stop flag for the next run of kept memory.
+    pub fn rearm(&mut self) {
+        self.stop = Default::default();
     }
 
     /// The run's stop flag: once set, every lane leaves at its next loop iteration, and

@@ -499,6 +499,7 @@ fn message_passing_weak_outcome_and_the_publish_rule() {
             access: Access::ReadWrite,
             words: 4,
             readback: Some(WordRange { start: 0, end: 4 }),
+            device_only_from: None,
         }],
         body,
     };

@@ -23,6 +23,7 @@ fn run(body: Vec<Stmt>, out: &mut Vec<u32>) -> Outcome {
             access: Access::ReadWrite,
             words: 128,
             readback: Some(WordRange { start: 0, end: 128 }),
+            device_only_from: None,
         }],
         body,
     };

@@ -113,6 +113,13 @@ pub struct BuildOptions {
     /// requests IO must YIELD (vyre's 64 by default).
     #[serde(default = "default_io_entries")]
     pub io_entries: u32,
+    /// Heap words the host mirrors (`None`: all). The words past them are IO landing
+    /// areas that only IO requests fill and only lanes read: they are the device's alone
+    /// ([`crate::ir::BufferDecl::device_only_from`]), never read back, and a backend that
+    /// keeps its buffers between epochs does not upload them again (the stream checksum's
+    /// windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap_mirrored_words: Option<u32>,
 }
 
 fn default_io_entries() -> u32 {
@@ -134,6 +141,7 @@ impl BuildOptions {
             user_handlers: Vec::new(),
             readback: Readback::Full,
             io_entries: IO_ENTRIES,
+            heap_mirrored_words: None,
         }
     }
 
@@ -291,13 +299,20 @@ pub fn protocol_buffers(opts: &BuildOptions) -> Vec<BufferDecl> {
         access: Access::ReadWrite,
         words,
         readback: read_back.then_some(WordRange { start: 0, end: words }),
+        device_only_from: None,
+    };
+    let mirrored = opts.heap_mirrored_words.map_or(opts.heap_words, |m| m.min(opts.heap_words));
+    let heap = BufferDecl {
+        readback: full.then_some(WordRange { start: 0, end: mirrored }),
+        device_only_from: opts.heap_mirrored_words.map(|_| mirrored),
+        ..decl(HEAP, BINDING_HEAP, opts.heap_words, full)
     };
     vec![
         decl(CONTROL, BINDING_CONTROL, opts.control_words(), true),
         decl(RING, BINDING_RING, opts.slots * SLOT_WORDS, full),
         decl(DEBUG_LOG, BINDING_DEBUG_LOG, DEBUG_LOG_WORDS, full),
         decl(IO_QUEUE, BINDING_IO_QUEUE, opts.io_entries * IO_ENTRY_WORDS, full),
-        decl(HEAP, BINDING_HEAP, opts.heap_words, full),
+        heap,
     ]
 }
 

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 /// The host's buffers, borrowed exclusively and accessed as atomic words.
 pub struct HostBuffers<'a> {
     words: Vec<&'a [AtomicU32]>,
+    /// IO into this buffer lands in this region instead (the backend's own memory).
+    landing_elsewhere: Option<(usize, RawRegion)>,
 }
 
 impl<'a> HostBuffers<'a> {
@@ -25,7 +27,19 @@ impl<'a> HostBuffers<'a> {
                 unsafe { &*(words as *mut [u32] as *const [AtomicU32]) }
             })
             .collect();
-        HostBuffers { words }
+        HostBuffers { words, landing_elsewhere: None }
+    }
+
+    /// The host's buffers, but IO landing in `buffer` goes to `region` (a backend's kept
+    /// memory of that buffer, whose device-only words the host does not mirror).
+    ///
+    /// # Safety
+    ///
+    /// `region` must mirror `buffer` byte for byte (as [`LiveMemory::landing`] says) and
+    /// stay valid for reads and writes of its whole length while the result lives, with
+    /// nothing else reading or writing it meanwhile but atomic word accesses.
+    pub unsafe fn landing_in(buffers: &'a mut [Vec<u32>], buffer: usize, region: RawRegion) -> HostBuffers<'a> {
+        HostBuffers { landing_elsewhere: Some((buffer, region)), ..HostBuffers::new(buffers) }
     }
 
     fn word(&self, buffer: usize, index: usize) -> Option<&AtomicU32> {
@@ -35,7 +49,8 @@ impl<'a> HostBuffers<'a> {
 
 // SAFETY: a region covers one whole borrowed buffer, valid for 'a (the buffers cannot be
 // resized or freed while borrowed); its bytes mirror the words on a little-endian host
-// only, so elsewhere no region is given and the IO service stores words.
+// only, so elsewhere no region is given and the IO service stores words. A region given
+// to `landing_in` is valid by that constructor's contract.
 unsafe impl LiveMemory for HostBuffers<'_> {
     fn load(&self, buffer: usize, index: usize) -> u32 {
         self.word(buffer, index).map_or(0, |w| w.load(Relaxed))
@@ -52,6 +67,9 @@ unsafe impl LiveMemory for HostBuffers<'_> {
         self.word(buffer, index).map_or(0, |w| w.fetch_add(value, Relaxed))
     }
     fn landing(&self, buffer: usize) -> Option<RawRegion> {
+        if let Some((_, region)) = self.landing_elsewhere.filter(|&(b, _)| b == buffer) {
+            return Some(region);
+        }
         let words = self.words.get(buffer).filter(|_| cfg!(target_endian = "little"))?;
         Some(RawRegion { ptr: words.as_ptr() as *mut u8, len: std::mem::size_of_val(*words) })
     }

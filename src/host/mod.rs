@@ -7,6 +7,7 @@ pub mod engine_protocol;
 pub mod host_buffers;
 pub mod interrupt;
 pub mod io;
+pub mod mirror;
 pub mod ring;
 pub mod runner;
 pub mod staging;

@@ -60,11 +60,18 @@ unsafe impl LiveMemory for StagedMemory<'_> {
         }
         let mut staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
         let Some(target) = staging.region.sub(word * 4, words * 4) else { return };
-        let bytes: Vec<u8> =
-            (word..word.saturating_add(words)).flat_map(|k| self.host.load(buffer, k).to_le_bytes()).collect();
-        // SAFETY: `target` lies inside the mapped staging area, which outlives this memory,
-        // and nothing else writes it between epochs.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), target.ptr, bytes.len()) };
+        match self.host.landing(buffer).and_then(|host| host.sub(word * 4, words * 4)) {
+            // SAFETY: `source` lies inside the host's borrowed buffer and `target` inside the
+            // mapped staging area, which outlives this memory; they do not overlap, and
+            // nothing else writes either between epochs.
+            Some(source) => unsafe { std::ptr::copy_nonoverlapping(source.ptr, target.ptr, words * 4) },
+            None => {
+                let bytes: Vec<u8> =
+                    (word..word.saturating_add(words)).flat_map(|k| self.host.load(buffer, k).to_le_bytes()).collect();
+                // SAFETY: as above.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), target.ptr, bytes.len()) };
+            }
+        }
         staging.landed.push((word, words));
     }
     fn source(&self, buffer: usize) -> Option<RawRegion> {

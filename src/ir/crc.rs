@@ -15,15 +15,16 @@ pub fn clamped_bytes(words: usize, word: u32, bytes: u32) -> usize {
 pub fn crc32_of_words(crc: u32, words: usize, word: u32, bytes: u32, mut load: impl FnMut(usize) -> u32) -> u32 {
     let count = clamped_bytes(words, word, bytes);
     let mut hasher = crc32fast::Hasher::new_with_initial(crc);
-    let mut block = [0u8; 4096];
+    let mut block = [0u32; 1024];
     let (mut done, mut at) = (0usize, word as usize);
     while done < count {
-        let take = (count - done).min(block.len());
-        for k in 0..take.div_ceil(4) {
-            block[4 * k..4 * k + 4].copy_from_slice(&load(at).to_le_bytes());
-            at += 1;
+        let take = (count - done).min(4 * block.len());
+        let filled = &mut block[..take.div_ceil(4)];
+        for (k, w) in filled.iter_mut().enumerate() {
+            *w = load(at + k).to_le();
         }
-        hasher.update(&block[..take]);
+        at += filled.len();
+        hasher.update(&bytemuck::cast_slice::<u32, u8>(filled)[..take]);
         done += take;
     }
     hasher.finalize()

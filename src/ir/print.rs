@@ -21,6 +21,9 @@ pub fn program(p: &Program) -> String {
         if let Some(r) = b.readback {
             let _ = write!(out, " readback {}..{}", r.start, r.end);
         }
+        if let Some(from) = b.device_only_from {
+            let _ = write!(out, " device_only {from}..");
+        }
         out.push('\n');
     }
     out.push_str("body {\n");

@@ -61,6 +61,20 @@ pub struct BufferDecl {
     pub words: u32,
     /// Which words the host reads back after a run (`None`: none).
     pub readback: Option<WordRange>,
+    /// Words from this index on are the device's alone (IO landing areas): a backend that
+    /// keeps buffers between runs uploads them when it creates the buffer and never
+    /// again, and never reads them back; after that they change only by lanes and by IO
+    /// landing in the device's memory. Past the readback range. `None`: the host mirrors
+    /// the whole buffer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_only_from: Option<u32>,
+}
+
+impl BufferDecl {
+    /// The words the host mirrors: all but the device-only ones.
+    pub fn mirrored_words(&self) -> u32 {
+        self.device_only_from.map_or(self.words, |from| from.min(self.words))
+    }
 }
 
 /// A sequence of statements with its own variable scope.

@@ -12,6 +12,7 @@ fn buffer(name: &str, binding: u32, words: u32) -> BufferDecl {
         access: Access::ReadWrite,
         words,
         readback: Some(WordRange { start: 0, end: words }),
+        device_only_from: None,
     }
 }
 
@@ -302,8 +303,12 @@ fn arb_stmt() -> impl Strategy<Value = Stmt> {
             prop::option::of(arb_name())
         )
             .prop_map(|(op, b, i, args, r)| Stmt::Atomic { op, buffer: b, index: i, args, result: r }),
-        (arb_name(), arb_name(), arb_expr(), arb_expr())
-            .prop_map(|(v, b, w, n)| Stmt::Crc32 { var: v, buffer: b, word: w, bytes: n }),
+        (arb_name(), arb_name(), arb_expr(), arb_expr()).prop_map(|(v, b, w, n)| Stmt::Crc32 {
+            var: v,
+            buffer: b,
+            word: w,
+            bytes: n
+        }),
         Just(Stmt::Break),
         Just(Stmt::Return),
         Just(Stmt::Barrier),
@@ -327,13 +332,15 @@ fn arb_program() -> impl Strategy<Value = Program> {
             prop::sample::select(vec![Access::Read, Access::ReadWrite]),
             0u32..64,
             prop::option::of((0u32..70, 0u32..70)),
+            prop::option::of(0u32..70),
         )
-            .prop_map(|(name, binding, access, words, rb)| BufferDecl {
+            .prop_map(|(name, binding, access, words, rb, device_only_from)| BufferDecl {
                 name,
                 binding,
                 access,
                 words,
                 readback: rb.map(|(start, end)| WordRange { start, end }),
+                device_only_from,
             }),
         0..4,
     );

@@ -128,6 +128,19 @@ pub enum ErrorKind {
         /// The size.
         words: u32,
     },
+    /// A device-only range does not lie inside its buffer, past its readback range.
+    #[error(
+        "device-only words from {from} are not inside the buffer's {words} words past its readback range (ending at \
+         {read_back})"
+    )]
+    DeviceOnlyOutOfRange {
+        /// First device-only word.
+        from: u32,
+        /// End of the readback range (0 without one).
+        read_back: u32,
+        /// Declared words.
+        words: u32,
+    },
     /// A readback range is not inside its buffer.
     #[error("readback range {start}..{end} is not inside the buffer's {words} words (need start <= end <= words)")]
     ReadbackOutOfRange {
@@ -567,6 +580,13 @@ impl<'a> Validator<'a> {
                 if r.start > r.end || r.end > b.words {
                     let kind = ErrorKind::ReadbackOutOfRange { start: r.start, end: r.end, words: b.words };
                     self.error(format!("{path}.readback"), kind, ctx.clone());
+                }
+            }
+            if let Some(from) = b.device_only_from {
+                let read_back = b.readback.map_or(0, |r| r.end);
+                if from > b.words || read_back > from {
+                    let kind = ErrorKind::DeviceOnlyOutOfRange { from, read_back, words: b.words };
+                    self.error(format!("{path}.device_only_from"), kind, ctx.clone());
                 }
             }
         }

@@ -55,9 +55,9 @@ pub struct Args {
     /// once).
     #[arg(long)]
     io_file: Option<std::path::PathBuf>,
-    /// Bytes per IO request with `--io-file`.
-    #[arg(long, default_value_t = megaloop::host::stream::DEFAULT_CHUNK)]
-    chunk: u32,
+    /// How `--io-file`'s stream is cut up.
+    #[command(flatten)]
+    stream: super::common::StreamArgs,
     /// IO engine with `--io-file` (`MEGALOOP_IO`).
     #[arg(long, value_enum, env = "MEGALOOP_IO", default_value_t = IoChoice::Auto)]
     io: IoChoice,
@@ -201,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     if let Some(path) = &args.io_file {
         let config = run_config(modes[0], &engine, args.workgroup_size, args.workgroups)?;
-        let r = bench_io::bench_io(path, args.chunk, args.io, repeat, backend, &config)?;
+        let r = bench_io::bench_io(path, &args.stream.options(), args.io, repeat, backend, &config)?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&r)?);
         } else {

@@ -8,7 +8,7 @@ use crate::commands::common::IoChoice;
 use anyhow::{ensure, Context};
 use megaloop::host::io::EngineChoice;
 use megaloop::host::runner::RunConfig;
-use megaloop::host::stream::{io_path_read, stream_checksum};
+use megaloop::host::stream::{io_path_read, stream_checksum, StreamOptions};
 use megaloop::host::Backend;
 use serde::Serialize;
 use std::io::Read;
@@ -50,6 +50,10 @@ pub struct IoBenchReport {
     pub bytes: u64,
     /// Bytes per IO request.
     pub chunk: u32,
+    /// Bytes one lane CRCs.
+    pub piece: u32,
+    /// Chunks a wave.
+    pub wave: u32,
     /// Timed passes.
     pub repeat: u32,
     /// The IO engine the IO path used.
@@ -79,8 +83,8 @@ impl IoBenchReport {
     /// Print the results as a table.
     pub fn print(&self) {
         println!(
-            "megaloop bench: IO path on {:?} ({} bytes, {}-byte chunks, page cache warm)",
-            self.file, self.bytes, self.chunk
+            "megaloop bench: IO path on {:?} ({} bytes, {}-byte chunks in waves of {}, {}-byte pieces, page cache warm)",
+            self.file, self.bytes, self.chunk, self.wave, self.piece
         );
         println!("  sequential read (std::fs::File::read)   {:>10.1} MB/s", self.sequential_read_mb_per_s);
         println!("  IO path ({}, queue service, in place) {:>10.1} MB/s", self.io_engine, self.io_path_mb_per_s);
@@ -103,7 +107,7 @@ impl IoBenchReport {
 /// Measure the IO path and the stream-checksum workload on `path`.
 pub fn bench_io(
     path: &Path,
-    chunk: u32,
+    options: &StreamOptions,
     io: IoChoice,
     repeat: u32,
     backend: &mut dyn Backend,
@@ -118,20 +122,20 @@ pub fn bench_io(
     let mut hasher = crc32fast::Hasher::new();
     sequential_read(path, 1 << 20, |b| hasher.update(b))?;
     let expected = hasher.finalize();
-    io_path_read(path, chunk, engine)?;
+    io_path_read(path, options, engine)?;
     let (mut plain, mut ring_io, mut whole) = (Vec::new(), Vec::new(), Vec::new());
     let mut engine_name = "";
     let mut epochs = 0;
     for rep in 0..=repeat {
         let t = Instant::now();
-        let read = sequential_read(path, chunk as usize, |_| {})?;
+        let read = sequential_read(path, options.chunk as usize, |_| {})?;
         ensure!(read == bytes, "{} changed size while measuring", path.display());
         plain.push(t.elapsed());
-        let (read, t, name) = io_path_read(path, chunk, engine)?;
+        let (read, t, name) = io_path_read(path, options, engine)?;
         ensure!(read == bytes, "the IO path read {read} of {bytes} bytes");
         ring_io.push(t);
         engine_name = name;
-        let report = stream_checksum(path, chunk, backend, config)?;
+        let report = stream_checksum(path, options, backend, config, &mut |_| {})?;
         ensure!(report.crc32 == expected, "stream-checksum gave {:08x}, expected {expected:08x}", report.crc32);
         if rep > 0 {
             whole.push(report.elapsed);
@@ -142,7 +146,9 @@ pub fn bench_io(
     Ok(IoBenchReport {
         file: path.display().to_string(),
         bytes,
-        chunk,
+        chunk: options.chunk,
+        piece: options.piece,
+        wave: options.wave,
         repeat,
         io_engine: engine_name,
         sequential_read_mb_per_s: mb_per_s(bytes, plain),

@@ -258,3 +258,32 @@ impl ReportFiles {
         Ok(())
     }
 }
+
+/// How `stream-checksum` cuts its input up (`run --builtin stream-checksum`, `bench
+/// --io-file`).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct StreamArgs {
+    /// Bytes per IO request (a multiple of `--piece`, at most 4 MiB).
+    #[arg(long, default_value_t = megaloop::host::stream::DEFAULT_CHUNK)]
+    pub chunk: u32,
+    /// Bytes one lane CRCs (a multiple of 4 dividing `--chunk`, at most 64 KiB; default
+    /// 16 KiB or the whole chunk when smaller).
+    #[arg(long)]
+    pub piece: Option<u32>,
+    /// Chunks in flight at once: the IO queue's entries (a wave holds at most 16,384
+    /// pieces).
+    #[arg(long, default_value_t = megaloop::host::stream::DEFAULT_WAVE)]
+    pub wave: u32,
+}
+
+impl StreamArgs {
+    /// The stream's options (checked when the stream starts).
+    pub fn options(&self) -> megaloop::host::stream::StreamOptions {
+        let mut o = megaloop::host::stream::StreamOptions::with_chunk(self.chunk);
+        o.wave = self.wave;
+        if let Some(piece) = self.piece {
+            o.piece = piece;
+        }
+        o
+    }
+}

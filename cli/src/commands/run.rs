@@ -49,9 +49,9 @@ pub struct Args {
     /// `stream-checksum`: the file to checksum.
     #[arg(long, required_if_eq("builtin", "stream-checksum"))]
     input: Option<PathBuf>,
-    /// `stream-checksum`: bytes per chunk (a multiple of 4, at most 512 KiB).
-    #[arg(long, default_value_t = stream::DEFAULT_CHUNK)]
-    chunk: u32,
+    /// `stream-checksum`: how the input is cut up.
+    #[command(flatten)]
+    stream: super::common::StreamArgs,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -125,7 +125,15 @@ fn stream_checksum(
 ) -> anyhow::Result<ExitCode> {
     let Some(input) = &args.input else { bail!("--builtin stream-checksum needs --input FILE") };
     let mut backend = make_backend(engine, &args.target.timeout)?;
-    match stream::stream_checksum(input, args.chunk, backend.as_mut(), config) {
+    let bar = super::progress::bar(0, "stream-checksum");
+    let mut observe = |p: stream::StreamProgress| {
+        bar.set_length(p.bytes);
+        bar.set_position(p.bytes_done);
+        super::progress::reveal(&bar);
+    };
+    let result = stream::stream_checksum(input, &args.stream.options(), backend.as_mut(), config, &mut observe);
+    bar.finish_and_clear();
+    match result {
         Ok(report) => {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&stream_summary(&report, &backend.name(), config.mode))?);
@@ -136,7 +144,7 @@ fn stream_checksum(
                     "  {} bytes in {} chunks of {} on {} ({} mode, {} IO): {} epochs, {:.3} s, {:.1} MB/s",
                     report.bytes,
                     report.chunks,
-                    report.chunk,
+                    report.options.chunk,
                     backend.name(),
                     config.mode.name(),
                     report.io_engine,
@@ -154,6 +162,10 @@ fn stream_checksum(
             }
             Ok(ExitCode::from(1))
         }
+        Err(e @ StreamError::Changed { .. }) => {
+            eprintln!("megaloop: stream-checksum: {e}");
+            Ok(ExitCode::from(1))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -167,6 +179,8 @@ pub struct StreamSummary {
     crc32: String,
     bytes: u64,
     chunk: u32,
+    piece: u32,
+    wave: u32,
     chunks: u64,
     epochs: usize,
     cutoff_retries: u32,
@@ -185,7 +199,9 @@ pub fn stream_summary(r: &StreamReport, backend: &str, mode: Mode) -> StreamSumm
         mode: mode.name(),
         crc32: format!("{:08x}", r.crc32),
         bytes: r.bytes,
-        chunk: r.chunk,
+        chunk: r.options.chunk,
+        piece: r.options.piece,
+        wave: r.options.wave,
         chunks: r.chunks,
         epochs: r.epochs.len(),
         cutoff_retries: r.cutoff_retries,

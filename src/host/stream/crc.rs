@@ -1,8 +1,11 @@
-//! The stream checksum's handlers, written in the IR: CRC-32 of a chunk with
-//! slicing-by-4 tables, and the GF(2) arithmetic that folds chunk CRCs into the file's
-//! (zlib's `multmodp`, `x2nmodp` and `crc32_combine`).
+//! The stream checksum's handlers, written in the IR: a chunk's request (LOAD_MISS's
+//! sequence through a user handler with `io: read`), a piece's CRC-32 (the IR's `crc32`
+//! statement), and the GF(2) arithmetic that folds piece CRCs into the file's: zlib's
+//! `crc32_combine_gen` on the host (an operator per length), `crc32_combine_op` in the
+//! kernel (table-driven for the piece size, zlib's `multmodp` for a wave's last piece).
 
-use super::{at, CHUNK_OPCODE, COMBINE_OPCODE};
+use super::layout::RUNNING;
+use super::{COMBINE_OPCODE, PIECE_OPCODE, REQUEST_OPCODE};
 use crate::builder::names::buffers::HEAP;
 use crate::builder::UserHandler;
 use crate::ir::build::stmt::*;
@@ -12,25 +15,6 @@ use crate::protocol::Status;
 
 /// The CRC-32 polynomial, reflected.
 const POLY: u32 = 0xEDB8_8320;
-
-/// Slicing-by-4 CRC-32 tables: `t[0]` the byte table, `t[k][n] = t[k-1][n] >> 8 ^ t[0][t[k-1][n] & 0xff]`.
-pub fn crc_tables() -> Vec<u32> {
-    let mut t = vec![0u32; 1024];
-    for (n, entry) in t[..256].iter_mut().enumerate() {
-        let mut c = n as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
-        }
-        *entry = c;
-    }
-    for k in 1..4 {
-        for n in 0..256 {
-            let prev = t[(k - 1) * 256 + n];
-            t[k * 256 + n] = (prev >> 8) ^ t[(prev & 0xff) as usize];
-        }
-    }
-    t
-}
 
 fn u(v: u32) -> Expr {
     Expr::u32(v)
@@ -44,54 +28,62 @@ fn arg(k: u32) -> Expr {
 fn heap(index: Expr) -> Expr {
     Expr::load(HEAP, index)
 }
-fn table(k: u32, index: Expr) -> Expr {
-    heap(u(at::TABLES + 256 * k) + (index & u(0xff)))
+
+/// The request handler: its slot asks for `arg3` bytes at file offset `arg1 | arg2 << 32`
+/// of handle `arg0` into heap word `arg4` and parks WAIT_IO; when the host has served it,
+/// it runs this empty body and settles DONE (the pieces read the landed bytes).
+pub fn request_handler() -> UserHandler {
+    UserHandler { name: "stream-request".into(), opcode: REQUEST_OPCODE, body: Vec::new(), io: Some(IoOp::Read) }
 }
 
-/// `crc_c = crc_c ^ word`, then one slicing-by-4 step.
-fn word_step(word: Expr) -> Block {
-    vec![
-        assign("crc_c", v("crc_c") ^ word),
-        assign(
-            "crc_c",
-            table(3, v("crc_c"))
-                ^ table(2, v("crc_c") >> u(8))
-                ^ table(1, v("crc_c") >> u(16))
-                ^ table(0, v("crc_c") >> u(24)),
-        ),
-    ]
-}
-
-/// The chunk handler: CRC-32 of `arg3` bytes at heap word `arg4` into `heap[arg6]`, then
-/// `heap[arg7] += 1`.
-pub fn chunk_handler() -> UserHandler {
-    let mut unrolled = Vec::new();
-    for j in 0..4 {
-        unrolled.extend(word_step(heap(v("crc_at") + u(j))));
-    }
-    let mut group = vec![let_u32("crc_at", arg(4) + v("crc_g") * u(4))];
-    group.extend(unrolled);
+/// The piece handler: CRC-32 of `arg1` bytes at heap word `arg0` into `heap[arg2]`, then
+/// `heap[arg3] += 1`.
+pub fn piece_handler() -> UserHandler {
     let body = vec![
-        let_u32("crc_c", u(0xFFFF_FFFF)),
-        // 16 bytes per iteration, then the remaining whole words, then the tail bytes.
-        for_("crc_g", u(0), arg(3) / u(16), group),
-        for_("crc_w", u(0), (arg(3) % u(16)) / u(4), word_step(heap(arg(4) + (arg(3) / u(16)) * u(4) + v("crc_w")))),
-        let_u32("crc_tail", heap(arg(4) + arg(3) / u(4))),
-        for_(
-            "crc_b",
-            u(0),
-            arg(3) % u(4),
-            vec![assign("crc_c", table(0, v("crc_c") ^ (v("crc_tail") >> (v("crc_b") * u(8)))) ^ (v("crc_c") >> u(8)))],
-        ),
-        store(HEAP, arg(6), v("crc_c") ^ u(0xFFFF_FFFF)),
-        atomic_add(HEAP, arg(7), u(1)),
+        let_u32("piece_crc", u(0)),
+        crc32("piece_crc", HEAP, arg(0), arg(1)),
+        store(HEAP, arg(2), v("piece_crc")),
+        atomic_add(HEAP, arg(3), u(1)),
     ];
-    UserHandler { name: "stream-crc-chunk".into(), opcode: CHUNK_OPCODE, body, io: Some(IoOp::Read) }
+    UserHandler { name: "stream-crc-piece".into(), opcode: PIECE_OPCODE, body, io: None }
 }
 
-/// `out = a * b mod P` in GF(2), reflected (zlib's `multmodp`), with temporaries named
-/// after `out`.
-fn multmodp(out: &str, a: Expr, b: Expr) -> Block {
+/// `a * b mod P` in GF(2), reflected (zlib's `multmodp`), on the host.
+pub fn multmodp(a: u32, mut b: u32) -> u32 {
+    let mut p = 0;
+    for i in 0..32 {
+        if (a >> (31 - i)) & 1 == 1 {
+            p ^= b;
+        }
+        b = (b >> 1) ^ if b & 1 == 1 { POLY } else { 0 };
+    }
+    p
+}
+
+/// The operator that appends `n` zero bytes, `x^(8 n) mod P` (zlib's `crc32_combine_gen`):
+/// `crc(A || B) = multmodp(op(|B|), crc(A)) ^ crc(B)`.
+pub fn zeros_operator(n: u64) -> u32 {
+    // x^8 in the reflected representation, squared once per bit of `n`.
+    let (mut op, mut square, mut n) = (1u32 << 31, 1u32 << 23, n);
+    while n > 0 {
+        if n & 1 == 1 {
+            op = multmodp(square, op);
+        }
+        square = multmodp(square, square);
+        n >>= 1;
+    }
+    op
+}
+
+/// Multiplication by `op` as four 256-entry tables (multiplication is linear over the
+/// bytes of the other factor): `multmodp(op, c) = t[0][c & 255] ^ t[1][c >> 8 & 255] ^
+/// t[2][c >> 16 & 255] ^ t[3][c >> 24]`.
+pub fn operator_tables(op: u32) -> Vec<u32> {
+    (0..4u32).flat_map(|j| (0..256u32).map(move |b| multmodp(op, b << (8 * j)))).collect()
+}
+
+/// `out = a * b mod P` in GF(2), reflected, in the IR, with temporaries named after `out`.
+fn multmodp_ir(out: &str, a: Expr, b: Expr) -> Block {
     let (ta, tb, tp) = (format!("{out}_a"), format!("{out}_b"), format!("{out}_p"));
     let i = format!("{out}_i");
     vec![
@@ -111,36 +103,54 @@ fn multmodp(out: &str, a: Expr, b: Expr) -> Block {
     ]
 }
 
-/// `out = x^(8 n) mod P` (the operator that appends `n` zero bytes), by square and multiply.
-fn zeros_operator(out: &str, n: Expr) -> Block {
-    let (sq, bit) = (format!("{out}_sq"), format!("{out}_bit"));
-    let mut step = vec![if_(((n >> v(&bit)) & u(1)).eq(u(1)), multmodp(out, v(&sq), v(out)))];
-    step.extend(multmodp(&sq, v(&sq), v(&sq)));
-    vec![
-        assign(out, u(1 << 31)),
-        // x^8 in the reflected representation.
-        let_u32(&sq, u(1 << 23)),
-        for_(&bit, u(0), u(32), step),
-    ]
-}
-
-/// The combine handler: `arg0` chunk CRCs at `heap[arg3..]`, each of `arg1` bytes but the
-/// last (`arg2` bytes), folded into the running CRC; `heap[arg4]` must count `arg0`
-/// finished chunks (FAULT otherwise) and is reset.
+/// The combine handler (zlib's `crc32_combine_op` over a wave): `arg0` piece CRCs at
+/// `heap[arg1..]`, in file order, folded into the running CRC. Every piece but the last
+/// has the stream's piece size, whose operator the host wrote as [`operator_tables`] at
+/// `heap[arg3..]`; the last piece's operator is `arg4`. `heap[arg2]` must count `arg0`
+/// finished pieces (FAULT otherwise) and is reset.
 pub fn combine_handler() -> UserHandler {
-    let mut fold = vec![let_u32("cmb_op", Expr::select((v("cmb_k") + u(1)).eq(arg(0)), v("cmb_last"), v("cmb_full")))];
-    fold.extend(multmodp("cmb_run", v("cmb_op"), v("cmb_run")));
-    fold.push(assign("cmb_run", v("cmb_run") ^ heap(arg(3) + v("cmb_k"))));
-    let mut combine = vec![let_u32("cmb_full", u(0)), let_u32("cmb_last", u(0))];
-    combine.extend(zeros_operator("cmb_full", arg(1)));
-    combine.extend(zeros_operator("cmb_last", arg(2)));
-    combine.push(let_u32("cmb_run", heap(u(at::RUNNING))));
-    combine.push(for_("cmb_k", u(0), arg(0), fold));
-    combine.push(store(HEAP, u(at::RUNNING), v("cmb_run")));
-    combine.push(atomic(AtomicOp::Exchange, HEAP, arg(4), vec![u(0)], None));
+    let t = |j: u32, shift: u32| {
+        let byte = if shift == 24 { v("cmb_run") >> u(24) } else { (v("cmb_run") >> u(shift)) & u(0xff) };
+        heap(arg(3) + u(256 * j) + byte)
+    };
+    let mut last = vec![];
+    last.extend(multmodp_ir("cmb_run", arg(4), v("cmb_run")));
+    let fold = vec![
+        if_else((v("cmb_k") + u(1)).eq(arg(0)), last, vec![assign("cmb_run", t(0, 0) ^ t(1, 8) ^ t(2, 16) ^ t(3, 24))]),
+        assign("cmb_run", v("cmb_run") ^ heap(arg(1) + v("cmb_k"))),
+    ];
+    let combine = vec![
+        let_u32("cmb_run", heap(u(RUNNING))),
+        for_("cmb_k", u(0), arg(0), fold),
+        store(HEAP, u(RUNNING), v("cmb_run")),
+        atomic(AtomicOp::Exchange, HEAP, arg(2), vec![u(0)], None),
+    ];
     let body = vec![
-        atomic_load("cmb_done", HEAP, arg(4)),
+        atomic_load("cmb_done", HEAP, arg(2)),
         if_else(v("cmb_done").eq(arg(0)), combine, vec![assign("next_status", u(Status::Fault.word()))]),
     ];
     UserHandler { name: "stream-crc-combine".into(), opcode: COMBINE_OPCODE, body, io: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_operators_combine_crcs_as_zlib_does() {
+        let data: Vec<u8> = (0..10_000u32).map(|k| (k.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for split in [0usize, 1, 7, 4096, 9_999, 10_000] {
+            let (a, b) = data.split_at(split);
+            let op = zeros_operator(b.len() as u64);
+            let whole = multmodp(op, crc32fast::hash(a)) ^ crc32fast::hash(b);
+            assert_eq!(whole, crc32fast::hash(&data), "split at {split}");
+            let t = operator_tables(op);
+            let c = crc32fast::hash(a);
+            let by_table = t[(c & 255) as usize]
+                ^ t[256 + (c >> 8 & 255) as usize]
+                ^ t[512 + (c >> 16 & 255) as usize]
+                ^ t[768 + (c >> 24) as usize];
+            assert_eq!(by_table, multmodp(op, c), "table product, split at {split}");
+        }
+    }
 }

@@ -1,58 +1,53 @@
 //! The `stream-checksum` built-in: the megakernel reads a real file chunk by chunk through
-//! the IO queue and computes its CRC-32 (IEEE 802.3, as zlib and `crc32fast`) from
-//! per-chunk results.
+//! the IO queue and computes its CRC-32 (IEEE 802.3, as zlib and `crc32fast`), every lane
+//! of a wave sharing the work.
 //!
-//! - A chunk slot (opcode [`CHUNK_OPCODE`], a user handler with `io: read`) asks for its
-//!   chunk through LOAD_MISS's sequence, parks as WAIT_IO, and once the host has served
-//!   it, computes the chunk's CRC-32 with slicing-by-4 tables and stores it.
-//! - A combine slot (opcode [`COMBINE_OPCODE`]) folds one wave's chunk CRCs, in file order,
-//!   into the running CRC: `crc(A || B) = crc(A) * x^(8 |B|) mod P  xor  crc(B)` (zlib's
-//!   `crc32_combine`, the GF(2) multiplications written out in the IR).
+//! - A request slot (opcode [`REQUEST_OPCODE`], a user handler with `io: read`) asks for
+//!   its chunk through LOAD_MISS's sequence and parks WAIT_IO; the host lands the chunk in
+//!   the heap and re-publishes it, and it settles DONE.
+//! - A piece slot (opcode [`PIECE_OPCODE`]) computes the CRC-32 of one piece of a landed
+//!   chunk with the IR's `crc32` statement: a chunk is CRC'd by `chunk / piece` lanes.
+//! - The combine slot (opcode [`COMBINE_OPCODE`]) folds one wave's piece CRCs, in file
+//!   order, into the running CRC: `crc(A || B) = crc(A) * x^(8 |B|) mod P  xor  crc(B)`
+//!   (zlib's `crc32_combine`, the GF(2) multiplications written out in the IR).
 //!
-//! The host streams the file in waves of at most 64 chunks (the IO queue's size): wave k's
-//! chunk slots run in the same drain as the combine of wave k - 1, whose results were all
-//! written in earlier epochs (so no cross-lane ordering inside a dispatch is relied on).
-//! Results and wave counters are double-buffered by wave parity.
+//! The file streams in waves of `wave` chunks through a bounded window (two landing areas
+//! of a wave each, whatever the file's size), pipelined: the epoch of step `s` holds wave
+//! `s`'s requests, wave `s - 1`'s pieces and wave `s - 2`'s combine, so the IO of one wave
+//! is in flight while the lanes CRC the one before (the simulator serves requests beside
+//! the running lanes; a GPU between epochs, copying only the landed ranges). Wave `s`
+//! lands in window `s % 2`, which the pieces of wave `s - 2` finished reading an epoch
+//! earlier; results and counters are double-buffered by wave parity the same way
+//! (specs/protocol.md 2.8, "Streaming").
+
+mod crc;
+mod layout;
+
+pub use crc::{combine_handler, piece_handler, request_handler};
+pub use layout::{
+    StreamLayout, StreamOptions, DEFAULT_CHUNK, DEFAULT_PIECE, DEFAULT_WAVE, MAX_CHUNK, MAX_PIECE, MAX_WAVE_PIECES,
+};
 
 use crate::builder::{BuildOptions, Mode};
-use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoFailure, IoQueueService, IoStats};
+use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoQueueService, IoStats};
 use crate::host::ring::{EpochReport, HostError, Ring};
 use crate::host::runner::RunConfig;
 use crate::host::Backend;
 use crate::protocol::control::priority_offsets;
-use crate::protocol::layout::{IO_ENTRIES, PRIORITY_NORMAL};
+use crate::protocol::layout::PRIORITY_NORMAL;
 use crate::protocol::ring::Slot;
 use crate::protocol::{Action, Status};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Opcode of the chunk handler.
-pub const CHUNK_OPCODE: u32 = 0x5100;
+/// Opcode of the request handler.
+pub const REQUEST_OPCODE: u32 = 0x5100;
 /// Opcode of the combine handler.
 pub const COMBINE_OPCODE: u32 = 0x5101;
-/// Default chunk size in bytes.
-pub const DEFAULT_CHUNK: u32 = 64 * 1024;
-/// Largest chunk: one chunk handler runs about `chunk / 16` loop iterations, well inside
-/// lavapipe's 65,535 per invocation.
-pub const MAX_CHUNK: u32 = 512 * 1024;
-mod crc;
-pub use crc::{chunk_handler, combine_handler, crc_tables};
+/// Opcode of the piece handler.
+pub const PIECE_OPCODE: u32 = 0x5102;
 
-/// Chunks per wave (one IO queue's worth).
-pub const WAVE: u32 = IO_ENTRIES;
-
-/// Heap layout: four 256-word tables, then two counters, the running CRC, two result
-/// arrays, then the wave's chunk buffers.
-pub(crate) mod at {
-    use super::WAVE;
-    pub const TABLES: u32 = 0;
-    pub const COUNTERS: u32 = 1024;
-    pub const RUNNING: u32 = 1026;
-    pub const RESULTS: u32 = 1028;
-    pub const BUFFERS: u32 = RESULTS + 2 * WAVE;
-}
-
-/// Why a stream checksum could not be computed.
+/// Why a stream checksum could not be computed. No variant carries a checksum.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
     /// Bad arguments.
@@ -67,19 +62,34 @@ pub enum StreamError {
     /// A request of the megakernel failed; the run stopped cleanly after that wave.
     #[error("IO failed: {}", messages.join("; "))]
     Io {
-        /// Every failure's message.
+        /// Every failure's message, naming its chunk.
         messages: Vec<String>,
         /// Every completion so far.
         completions: Vec<IoCompletion>,
     },
+    /// The file changed while it was read (it shrank, vanished, was replaced or grew):
+    /// the bytes read are not one version of the file.
+    #[error("{}: {why} (chunk {chunk}, bytes {start}..{end}); no checksum", input.display())]
+    Changed {
+        /// The input.
+        input: PathBuf,
+        /// The chunk where it was found.
+        chunk: u64,
+        /// The chunk's first byte.
+        start: u64,
+        /// Past the chunk's last byte.
+        end: u64,
+        /// What happened.
+        why: String,
+    },
     /// Slots did not finish (fuel, a driver cut-off, or too few epochs).
-    #[error("wave {wave}: {left} slot(s) did not finish within {epochs} epoch(s) (status counts {counts:?})")]
+    #[error("step {step}: {left} slot(s) did not finish within {epochs} epoch(s) (status counts {counts:?})")]
     Unfinished {
-        /// Wave.
-        wave: u32,
-        /// Slots not DONE.
+        /// Pipeline step (wave `step` requested, `step - 1` CRC'd, `step - 2` combined).
+        step: u64,
+        /// Slots not finished.
         left: u32,
-        /// Epochs run for that wave.
+        /// Epochs run for that step.
         epochs: usize,
         /// Status counts of the ring.
         counts: [u32; crate::protocol::STATUS_COUNT],
@@ -102,8 +112,8 @@ pub struct StreamReport {
     pub bytes: u64,
     /// Chunks read.
     pub chunks: u64,
-    /// Chunk size.
-    pub chunk: u32,
+    /// How the file was cut up.
+    pub options: StreamOptions,
     /// Every epoch.
     pub epochs: Vec<EpochReport>,
     /// IO completions.
@@ -128,160 +138,298 @@ impl crate::host::runner::EpochRun for StreamReport {
 }
 
 /// The loop iterations one slot of the stream may count against a driver's loop limit:
-/// a chunk's CRC loops (16 bytes an iteration), or a combine's GF(2) products (two
-/// square-and-multiply operators of 32 x 64 iterations, then 32 a chunk).
-pub fn slot_loop_cost(chunk: u32) -> u32 {
-    let chunk_slot = chunk / 16 + 8;
-    let combine_slot = 2 * 32 * 64 + 32 * WAVE + 64;
-    chunk_slot.max(combine_slot)
+/// a piece's CRC loop (a word an iteration), or a combine's fold (an iteration a piece, and
+/// one 32-iteration GF(2) product for the last).
+pub fn slot_loop_cost(layout: &StreamLayout) -> u32 {
+    let piece_slot = layout.piece / 4 + 8;
+    let combine_slot = layout.wave_pieces() + 32 + 64;
+    piece_slot.max(combine_slot)
 }
 
-/// Build options for the stream checksum with `chunk`-byte chunks in `mode`.
-pub fn build_options(mode: Mode, chunk: u32) -> BuildOptions {
-    let mut o = BuildOptions::new(mode, WAVE + 1);
-    o.heap_words = at::BUFFERS + WAVE * chunk.div_ceil(4);
-    o.user_handlers = vec![chunk_handler(), combine_handler()];
+/// Build options for the stream checksum laid out as `layout` in `mode`.
+pub fn build_options(mode: Mode, layout: &StreamLayout) -> BuildOptions {
+    let mut o = BuildOptions::new(mode, layout.slots());
+    o.heap_words = layout.heap_words() as u32;
+    o.io_entries = layout.wave;
+    // The windows are filled by IO and read by lanes only: the device's alone.
+    o.heap_mirrored_words = Some(layout.landing(0, 0));
+    o.user_handlers = vec![request_handler(), piece_handler(), combine_handler()];
     o
 }
 
-/// Check a chunk size.
-pub fn check_chunk(chunk: u32) -> Result<(), StreamError> {
-    if chunk == 0 || chunk > MAX_CHUNK || chunk % 4 != 0 {
-        return Err(StreamError::Invalid(format!(
-            "--chunk {chunk}: the chunk size must be a multiple of 4 bytes from 4 to {MAX_CHUNK}"
-        )));
-    }
-    Ok(())
+/// How far a stream has come, for progress bars.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamProgress {
+    /// Bytes whose CRC is folded into the running CRC.
+    pub bytes_done: u64,
+    /// The file's length.
+    pub bytes: u64,
 }
 
-/// Compute the CRC-32 of `input` in the megakernel on `backend`, reading `chunk` bytes per
-/// slot through the IO queue. A stream whose lanes a driver cut off is run again with
-/// less fuel per dispatch ([`crate::host::runner::with_cutoff_retries`]); one still cut
-/// off gives [`StreamError::Untrusted`], never a checksum.
+/// Compute the CRC-32 of `input` in the megakernel on `backend`, reading it as `options`
+/// say through the IO queue; `observe` hears after every pipeline step. A stream whose
+/// lanes a driver cut off is run again with less fuel per dispatch
+/// ([`crate::host::runner::with_cutoff_retries`]); one still cut off gives
+/// [`StreamError::Untrusted`], never a checksum.
 pub fn stream_checksum(
     input: &Path,
-    chunk: u32,
+    options: &StreamOptions,
     backend: &mut dyn Backend,
     config: &RunConfig,
+    observe: &mut dyn FnMut(StreamProgress),
 ) -> Result<StreamReport, StreamError> {
-    check_chunk(chunk)?;
+    let layout = options.check()?;
     let mut config = config.clone();
-    config.slot_loop_cost = config.slot_loop_cost.max(slot_loop_cost(chunk));
-    let report =
-        crate::host::runner::with_cutoff_retries(&config, |config| stream_once(input, chunk, backend, config))?;
+    config.slot_loop_cost = config.slot_loop_cost.max(slot_loop_cost(&layout));
+    let report = crate::host::runner::with_cutoff_retries(&config, |config| {
+        stream_once(input, &layout, backend, config, &mut *observe)
+    })?;
     if let Some(doubt) = crate::host::trust::cut_off(&report.epochs) {
         return Err(crate::host::trust::Untrusted(vec![doubt]).into());
     }
     Ok(report)
 }
 
-/// One attempt of [`stream_checksum`]. A wave whose lanes were cut off ends the attempt
+/// The file being streamed: its length and identity when opened, to tell when it changes.
+struct Input<'a> {
+    path: &'a Path,
+    bytes: u64,
+    chunk: u32,
+    identity: (u64, u64),
+}
+
+impl Input<'_> {
+    /// Bytes of chunk `c`.
+    fn chunk_len(&self, c: u64) -> u32 {
+        (self.bytes - c * u64::from(self.chunk)).min(u64::from(self.chunk)) as u32
+    }
+
+    /// Chunks of the file.
+    fn chunks(&self) -> u64 {
+        self.bytes.div_ceil(u64::from(self.chunk))
+    }
+
+    /// The error for chunk `c`: `why`.
+    fn changed(&self, c: u64, why: String) -> StreamError {
+        let start = c * u64::from(self.chunk);
+        let end = if start < self.bytes { start + u64::from(self.chunk_len(c)) } else { start };
+        StreamError::Changed { input: self.path.to_path_buf(), chunk: c, start, end, why }
+    }
+
+    /// After chunk `c` was read: the path still names the file opened, at least as long.
+    fn check_unchanged(&self, c: u64) -> Result<(), StreamError> {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(self.path) {
+            Err(e) => Err(self.changed(c, format!("the file vanished while being read ({e})"))),
+            Ok(m) if (m.dev(), m.ino()) != self.identity => {
+                Err(self.changed(c, "the file was replaced while being read".into()))
+            }
+            Ok(m) if m.len() < self.bytes => {
+                Err(self
+                    .changed(c, format!("the file shrank from {} to {} bytes while being read", self.bytes, m.len())))
+            }
+            Ok(_) => Ok(()),
+        }
+    }
+}
+
+/// One attempt of [`stream_checksum`]. A step whose lanes were cut off ends the attempt
 /// early with its epochs (the caller judges them); its checksum is never reported.
 fn stream_once(
-    input: &Path,
-    chunk: u32,
+    path: &Path,
+    layout: &StreamLayout,
     backend: &mut dyn Backend,
     config: &RunConfig,
+    observe: &mut dyn FnMut(StreamProgress),
 ) -> Result<StreamReport, StreamError> {
     let start = Instant::now();
-    let (files, bytes) = open_input(input)?;
-    let probe =
-        files.get(0).and_then(|f| f.file.try_clone().map_err(|source| IoFailure::Os { handle: 0, offset: 0, source }));
-    let probe = probe.map_err(|e| StreamError::Invalid(e.to_string()))?;
-    let chunks = bytes.div_ceil(u64::from(chunk));
-    let waves = chunks.div_ceil(u64::from(WAVE));
+    let (files, bytes) = open_input(path)?;
+    let probe = files
+        .get(0)
+        .ok()
+        .and_then(|f| f.file.try_clone().ok())
+        .ok_or_else(|| StreamError::Invalid(format!("{}: the opened file cannot be read again", path.display())))?;
+    let identity = {
+        use std::os::unix::fs::MetadataExt;
+        let m = probe.metadata().map_err(StreamError::Input)?;
+        (m.dev(), m.ino())
+    };
+    let input = Input { path, bytes, chunk: layout.chunk, identity };
+    let chunks = input.chunks();
+    let wave = u64::from(layout.wave);
+    let waves = chunks.div_ceil(wave);
 
     let mut config = config.clone();
     config.fit(backend).map_err(HostError::from)?;
-    let mut opts = build_options(config.mode, chunk);
+    let mut opts = build_options(config.mode, layout);
     opts.workgroup_size = config.workgroup_size;
     let geometry = config.geometry(opts.slots).map_err(|e| StreamError::Invalid(e.to_string()))?;
     let mut ring = Ring::new(opts.clone(), config.fuel_for(&geometry))?;
     ring.set_tenant(0, 1)?;
-    ring.set_priority_offsets(priority_offsets([0, 0, WAVE + 1, 0, 0]).map_err(HostError::from)?);
-    ring.write_heap(at::TABLES as usize, &crc_tables())?;
+    ring.set_priority_offsets(priority_offsets([0, 0, opts.slots, 0, 0]).map_err(HostError::from)?);
+    // zlib's crc32_combine_gen for the piece size, as tables the combine looks up.
+    let tables = crc::operator_tables(crc::zeros_operator(u64::from(layout.piece)));
+    ring.write_heap(layout::OPERATOR_TABLES as usize, &tables)?;
     let engine = open_engine(files, config.io_engine).map_err(StreamError::Engine)?;
     let mut io = IoQueueService::for_program(engine, &opts);
 
+    // The chunks of wave `w` and their pieces, in file order.
+    let wave_chunks = |w: u64| w * wave..((w + 1) * wave).min(chunks);
     let mut epochs = Vec::new();
-    let chunk_bytes = |c: u64| chunk_len(c, chunk, bytes);
-    // Wave `k` reads chunks of wave k and combines wave k - 1; one more pass combines the last.
-    for k in 0..=waves {
-        let parity = (k % 2) as u32;
+    observe(StreamProgress { bytes_done: 0, bytes });
+    // Step `s` requests wave s, CRCs wave s - 1 and folds wave s - 2.
+    let steps = if waves == 0 { 0 } else { waves + 2 };
+    for step in 0..steps {
+        let requested = (step < waves).then_some(step);
+        let crcd = step.checked_sub(1).filter(|&w| w < waves);
+        let folded = step.checked_sub(2).filter(|&w| w < waves);
         recycle_done(&mut ring)?;
-        let mut published: Vec<usize> = Vec::new();
-        if k < waves {
-            let first = k * u64::from(WAVE);
-            for j in 0..(chunks - first).min(u64::from(WAVE)) as u32 {
-                let args = chunk_args(first + u64::from(j), j, parity, chunk, bytes);
-                publish(&mut ring, j as usize, CHUNK_OPCODE, &args)?;
-                published.push(j as usize);
+        // Slots that must be DONE when the step ends; request slots, which settle in the
+        // epoch after their IO was served (or in the same one, where the simulator served
+        // it beside the lanes and a persistent lane came back for it), DONE or recycled.
+        let mut must_finish: Vec<usize> = Vec::new();
+        let mut must_settle: Vec<usize> = Vec::new();
+        if let Some(w) = requested {
+            let parity = (w % 2) as u32;
+            for (j, c) in wave_chunks(w).enumerate() {
+                let j = j as u32;
+                let offset = c * u64::from(layout.chunk);
+                let args = [0, offset as u32, (offset >> 32) as u32, input.chunk_len(c), layout.landing(parity, j)];
+                publish(&mut ring, layout.request_slot(parity, j), REQUEST_OPCODE, &args)?;
             }
         }
-        if k > 0 {
-            let prev = k - 1;
-            let first = prev * u64::from(WAVE);
-            let count = (chunks - first).min(u64::from(WAVE)) as u32;
-            let last = chunk_bytes(first + u64::from(count) - 1);
-            let args = [count, chunk, last, at::RESULTS + (1 - parity) * WAVE, at::COUNTERS + (1 - parity)];
-            publish(&mut ring, WAVE as usize, COMBINE_OPCODE, &args)?;
-            published.push(WAVE as usize);
+        if let Some(w) = crcd {
+            let parity = (w % 2) as u32;
+            let mut k = 0;
+            for (j, c) in wave_chunks(w).enumerate() {
+                let len = input.chunk_len(c);
+                for p in 0..len.div_ceil(layout.piece) {
+                    let word = layout.landing(parity, j as u32) + p * layout.piece / 4;
+                    let piece_len = (len - p * layout.piece).min(layout.piece);
+                    let args = [word, piece_len, layout.result(parity, k), layout::counter(parity)];
+                    publish(&mut ring, layout.piece_slot(k), PIECE_OPCODE, &args)?;
+                    must_finish.push(layout.piece_slot(k));
+                    k += 1;
+                }
+                must_settle.push(layout.request_slot(parity, j as u32));
+            }
         }
-        if published.is_empty() {
-            break;
+        if let Some(w) = folded {
+            let parity = (w % 2) as u32;
+            let range = wave_chunks(w);
+            let pieces: u32 = range.clone().map(|c| input.chunk_len(c).div_ceil(layout.piece)).sum();
+            let last_chunk = input.chunk_len(range.end - 1);
+            let last = last_chunk - (last_chunk.div_ceil(layout.piece) - 1) * layout.piece;
+            let args = [
+                pieces,
+                layout.result(parity, 0),
+                layout::counter(parity),
+                layout::OPERATOR_TABLES,
+                crc::zeros_operator(u64::from(last)),
+            ];
+            publish(&mut ring, layout.combine_slot(), COMBINE_OPCODE, &args)?;
+            must_finish.push(layout.combine_slot());
         }
         let seen = io.completions.len();
-        let ran = ring.drain(backend, geometry, Some(&mut io), config.max_epochs)?;
-        let ran_epochs = ran.len();
-        let cut_off = crate::host::trust::cut_off(&ran).is_some();
-        epochs.extend(ran);
-        if cut_off {
-            break;
-        }
-        let mut failed: Vec<String> = io.completions.iter().filter_map(|c| c.message().map(str::to_string)).collect();
-        // A short read means the file shrank after it was measured: the chunk's CRC would
-        // cover zero padding, so the result would be wrong.
-        for (c, bytes) in io.completions[seen..].iter().filter_map(|c| Some((c, c.bytes()?))) {
-            let want = chunk_bytes(k * u64::from(WAVE) + u64::from(c.slot));
-            if bytes != want {
-                failed.push(format!(
-                    "slot {}: read {bytes} of {want} bytes: {} changed while being read",
-                    c.slot,
-                    input.display()
-                ));
+        let want_served = requested.map_or(0, |w| wave_chunks(w).count());
+        let mut step_epochs = 0;
+        loop {
+            let report = ring.run_epoch(backend, geometry, Some(&mut io))?;
+            let cut_off = crate::host::trust::cut_off(std::slice::from_ref(&report)).is_some();
+            epochs.push(report);
+            step_epochs += 1;
+            if cut_off {
+                return Ok(partial_report(&ring, &input, layout, epochs, io, start));
+            }
+            ring.republish_parked()?;
+            if let Some(w) = requested {
+                check_wave(&input, layout, w, &io.completions[seen..], &io.completions)?;
+            }
+            let slots = ring.slots()?;
+            let settled = |i: &usize| matches!(slots[*i].status, Status::Done | Status::Empty);
+            let left = must_finish.iter().filter(|&&i| slots[i].status != Status::Done).count()
+                + must_settle.iter().filter(|i| !settled(i)).count()
+                + want_served.saturating_sub(io.completions.len() - seen);
+            if left == 0 {
+                break;
+            }
+            if step_epochs >= config.max_epochs as usize || epochs.last().is_some_and(|e| e.settled == 0) {
+                let counts = ring.status_counts()?;
+                return Err(StreamError::Unfinished { step, left: left as u32, epochs: step_epochs, counts });
             }
         }
-        if !failed.is_empty() {
-            return Err(StreamError::Io { messages: failed, completions: io.completions });
+        if let Some(w) = requested {
+            input.check_unchanged(wave_chunks(w).end - 1)?;
         }
-        let slots = ring.slots()?;
-        let left = published.iter().filter(|&&i| slots[i].status != Status::Done).count() as u32;
-        if left > 0 {
-            let counts = ring.status_counts()?;
-            return Err(StreamError::Unfinished { wave: k as u32, left, epochs: ran_epochs, counts });
-        }
+        let folded_chunks = folded.map_or(0, |w| wave_chunks(w).end);
+        observe(StreamProgress { bytes_done: (folded_chunks * u64::from(layout.chunk)).min(bytes), bytes });
     }
     // The length came from the file's metadata: a file that reads on past it (a `/proc`
     // file says 0) or grew while being read would give the checksum of a prefix.
     if reads_past(&probe, bytes).map_err(StreamError::Input)? {
-        return Err(StreamError::Invalid(format!(
-            "{}: more bytes than its size said ({bytes}) could be read: the file grew while being read, or its \
-             size is not known from its metadata (a /proc or /sys file); copy it to a regular file first",
-            input.display()
-        )));
+        return Err(input.changed(
+            chunks.saturating_sub(1),
+            format!(
+                "more bytes than its size said ({bytes}) could be read: the file grew while being read, or its size \
+                 is not known from its metadata (a /proc or /sys file); copy it to a regular file first"
+            ),
+        ));
     }
-    Ok(StreamReport {
-        crc32: ring.heap()[at::RUNNING as usize],
-        bytes,
-        chunks,
-        chunk,
+    Ok(partial_report(&ring, &input, layout, epochs, io, start))
+}
+
+/// The report as the stream stands (complete once every step ran).
+fn partial_report<E: crate::host::io::IoEngine>(
+    ring: &Ring,
+    input: &Input,
+    layout: &StreamLayout,
+    epochs: Vec<EpochReport>,
+    io: IoQueueService<E>,
+    start: Instant,
+) -> StreamReport {
+    StreamReport {
+        crc32: ring.heap()[layout::RUNNING as usize],
+        bytes: input.bytes,
+        chunks: input.chunks(),
+        options: StreamOptions { chunk: layout.chunk, piece: layout.piece, wave: layout.wave },
         epochs,
         io_engine: io.engine_name(),
         io_stats: io.stats,
         io: io.completions,
         elapsed: start.elapsed(),
         cutoff_retries: 0,
-    })
+    }
+}
+
+/// Wave `w`'s completions: every request succeeded and read its whole chunk (a short
+/// read or a read past the end means the file shrank after it was measured: the chunk's
+/// CRC would cover stale window bytes). A failure where the file changed is reported as
+/// the change, at the first chunk it hit.
+fn check_wave(
+    input: &Input,
+    layout: &StreamLayout,
+    w: u64,
+    completions: &[IoCompletion],
+    all: &[IoCompletion],
+) -> Result<(), StreamError> {
+    let chunk_of = |c: &IoCompletion| w * u64::from(layout.wave) + u64::from(c.slot % layout.wave);
+    let short = |c: &&IoCompletion| c.bytes() != Some(input.chunk_len(chunk_of(c)));
+    let Some(first) = completions.iter().filter(short).map(chunk_of).min() else { return Ok(()) };
+    input.check_unchanged(first)?;
+    let failed: Vec<String> = completions
+        .iter()
+        .filter_map(|c| {
+            let chunk = chunk_of(c);
+            let at = chunk * u64::from(layout.chunk);
+            c.message().map(|m| format!("chunk {chunk} (bytes {at}..{}): {m}", at + u64::from(input.chunk_len(chunk))))
+        })
+        .collect();
+    if !failed.is_empty() {
+        return Err(StreamError::Io { messages: failed, completions: all.to_vec() });
+    }
+    let c = completions.iter().find(|c| chunk_of(c) == first).expect("the first short chunk has a completion");
+    let (got, want) = (c.bytes().unwrap_or(0), input.chunk_len(first));
+    Err(input.changed(first, format!("read {got} of {want} bytes: the file shrank while being read")))
 }
 
 /// Whether `file` has a byte at `offset`.
@@ -291,63 +439,46 @@ fn reads_past(file: &std::fs::File, offset: u64) -> std::io::Result<bool> {
     Ok(file.read_at(&mut byte, offset)? > 0)
 }
 
-/// Bytes of chunk `c` of a `bytes`-byte file.
-fn chunk_len(c: u64, chunk: u32, bytes: u64) -> u32 {
-    (bytes - c * u64::from(chunk)).min(u64::from(chunk)) as u32
-}
-
-/// The chunk slot's arguments for chunk `c`, the `j`-th of its wave (LOAD_MISS's layout,
-/// then the result word and the wave's counter).
-fn chunk_args(c: u64, j: u32, parity: u32, chunk: u32, bytes: u64) -> [u32; 8] {
-    let offset = c * u64::from(chunk);
-    [
-        0,
-        offset as u32,
-        (offset >> 32) as u32,
-        chunk_len(c, chunk, bytes),
-        at::BUFFERS + j * chunk.div_ceil(4),
-        0,
-        at::RESULTS + parity * WAVE + j,
-        at::COUNTERS + parity,
-    ]
-}
-
 /// The host IO path alone, for `megaloop bench`: read `input` in `chunk`-byte requests
-/// through the IO queue service exactly as between epochs (64 parked chunk slots and their
-/// REQUESTED entries per wave, one engine batch each, reads landing in place in the heap),
-/// with no kernel running. Returns the bytes read, the time, and the engine's name.
+/// through the IO queue service exactly as between epochs (a wave of parked request slots
+/// and their REQUESTED entries, one engine batch each, reads landing in place in the
+/// heap's windows), with no kernel running. Returns the bytes read, the time, and the
+/// engine's name.
 pub fn io_path_read(
     input: &Path,
-    chunk: u32,
+    options: &StreamOptions,
     engine: EngineChoice,
 ) -> Result<(u64, Duration, &'static str), StreamError> {
     use crate::host::io::buffer_index::{CONTROL, IO_QUEUE, RING};
     use crate::protocol::io_queue::{IoEntry, IoOp};
     use crate::protocol::layout::IO_STATUS_REQUESTED;
     use crate::protocol::layout::*;
-    check_chunk(chunk)?;
+    let layout = options.check()?;
     let (files, bytes) = open_input(input)?;
-    let opts = build_options(Mode::Persistent, chunk);
+    let opts = build_options(Mode::Persistent, &layout);
     let mut buffers = Ring::new(opts.clone(), 1)?.buffers().to_vec();
     let mut io = IoQueueService::for_program(open_engine(files, engine).map_err(StreamError::Engine)?, &opts);
-    let chunks = bytes.div_ceil(u64::from(chunk));
+    let chunks = bytes.div_ceil(u64::from(layout.chunk));
     let start = Instant::now();
-    for first in (0..chunks).step_by(WAVE as usize) {
-        let n = (chunks - first).min(u64::from(WAVE)) as u32;
+    for (w, first) in (0..chunks).step_by(layout.wave as usize).enumerate() {
+        let parity = (w % 2) as u32;
+        let n = (chunks - first).min(u64::from(layout.wave)) as u32;
         for j in 0..n {
-            let args = chunk_args(first + u64::from(j), j, 0, chunk, bytes);
-            let mut slot = Slot::published(CHUNK_OPCODE, 0, PRIORITY_NORMAL, &args).map_err(HostError::from)?;
+            let offset = (first + u64::from(j)) * u64::from(layout.chunk);
+            let len = (bytes - offset).min(u64::from(layout.chunk)) as u32;
+            let args = [0, offset as u32, (offset >> 32) as u32, len, layout.landing(parity, j)];
+            let mut slot = Slot::published(REQUEST_OPCODE, 0, PRIORITY_NORMAL, &args).map_err(HostError::from)?;
             slot.status = Status::WaitIo;
-            let at = (j * SLOT_WORDS) as usize;
+            let at = layout.request_slot(parity, j) * SLOT_WORDS as usize;
             buffers[RING][at..at + SLOT_WORDS as usize].copy_from_slice(&slot.words());
             let entry = IoEntry {
                 op: IoOp::Read,
-                src: args[0],
+                src: 0,
                 dst: args[4],
-                offset: u64::from(args[1]) | u64::from(args[2]) << 32,
-                byte_count: args[3],
+                offset,
+                byte_count: len,
                 status: IO_STATUS_REQUESTED,
-                tag: j,
+                tag: layout.request_slot(parity, j) as u32,
             };
             let at = (j * IO_ENTRY_WORDS) as usize;
             buffers[IO_QUEUE][at..at + IO_ENTRY_WORDS as usize].copy_from_slice(&entry.words());
@@ -374,7 +505,7 @@ fn open_input(input: &Path) -> Result<(FileTable, u64), StreamError> {
     Ok((files, bytes))
 }
 
-/// Make every slot an earlier wave left DONE EMPTY again, so it can be published.
+/// Make every slot an earlier step left DONE EMPTY again, so it can be published.
 fn recycle_done(ring: &mut Ring) -> Result<(), HostError> {
     for (index, slot) in ring.slots()?.iter().enumerate() {
         if slot.status == Status::Done {
