@@ -76,6 +76,9 @@ pub struct GpuBackend {
     /// The last successful run's device buffers (taken by each run; a failed run drops
     /// them, so a retry starts from the host's words).
     resident: Option<Resident>,
+    /// Whether the buffers of the run in flight (or the last run) hold device-only words:
+    /// after a failed run they are lost with the device, and the epoch cannot be rerun.
+    device_only_at_stake: bool,
     /// How long a run may take before it is reported as a timeout.
     pub timeout: Duration,
     /// The adapter asked for (a name substring; `None`: `MEGALOOP_ADAPTER` or the best),
@@ -119,6 +122,7 @@ impl GpuBackend {
             progress_width: None,
             staging: None,
             resident: None,
+            device_only_at_stake: false,
             timeout: DEFAULT_TIMEOUT,
             adapter_query,
         })
@@ -303,6 +307,7 @@ impl GpuBackend {
             }
             _ => Resident::create(device, &self.dev.queue, program, buffers),
         };
+        self.device_only_at_stake = resident.has_any_device_only();
         let gpu_buffers = &resident.buffers;
         let outcome_buffer = device_buffer(device, &self.dev.queue, "ml_outcome", &vec![0u32; OUTCOME_WORDS as usize]);
         let entries: Vec<wgpu::BindGroupEntry> = program
@@ -460,6 +465,11 @@ impl Backend for GpuBackend {
         if !matches!(error, BackendError::Device(_) | BackendError::Timeout(_)) {
             return Ok(false);
         }
+        // Device-only words (IO landing areas) lived only on the lost device: running the
+        // epoch again from the host's buffers would read stale landings.
+        if self.device_only_at_stake {
+            return Ok(false);
+        }
         let adapter = select_adapter(self.adapter_query.as_deref()).map_err(device_error)?;
         self.dev = Device::open(adapter).map_err(device_error)?;
         self.pipelines.clear();
@@ -496,8 +506,13 @@ impl Backend for GpuBackend {
         if !self.staging.as_ref().is_some_and(|s| s.mirrors(landing, words)) {
             self.staging = Some(StagingBuffer::new(&self.dev, landing, words));
         }
+        let direct = self.resident.as_ref().is_some_and(|r| r.has_device_only(landing));
         let staging = self.staging.as_mut().expect("made above").map(&self.dev, self.timeout)?;
-        service(&StagedMemory::new(buffers, landing, staging));
+        service(&if direct {
+            StagedMemory::direct(buffers, landing, staging)
+        } else {
+            StagedMemory::new(buffers, landing, staging)
+        });
         Ok(())
     }
 

@@ -49,6 +49,16 @@ impl Resident {
         bytes
     }
 
+    /// Whether buffer `buffer` has device-only words.
+    pub fn has_device_only(&self, buffer: usize) -> bool {
+        self.mirror.has_device_only(buffer)
+    }
+
+    /// Whether any buffer has device-only words (what only this device holds).
+    pub fn has_any_device_only(&self) -> bool {
+        (0..self.buffers.len()).any(|b| self.mirror.has_device_only(b))
+    }
+
     /// After a successful run whose readback reached `host`.
     pub fn remember(&mut self, program: &ValidProgram, host: &[Vec<u32>]) {
         self.mirror.remember(program, host);

@@ -111,6 +111,47 @@ impl Mirror {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::{validate, Access, Program, WordRange};
+
+    /// A program over a fully read-back buffer `a` and a buffer `b` whose words from 16 on
+    /// are device-only and whose first 16 are read back.
+    fn program(b_readback: Option<WordRange>) -> ValidProgram {
+        let decl = |name: &str, binding, readback, device_only_from| BufferDecl {
+            name: name.into(),
+            binding,
+            access: Access::ReadWrite,
+            words: 4096,
+            readback,
+            device_only_from,
+        };
+        let buffers =
+            vec![decl("a", 0, Some(WordRange { start: 0, end: 4096 }), None), decl("b", 1, b_readback, Some(16))];
+        validate(&Program { name: "m".into(), workgroup_size: 1, buffers, body: vec![] }).unwrap()
+    }
+
+    #[test]
+    fn only_changed_mirrored_words_travel_and_device_only_words_never_do() {
+        let p = program(Some(WordRange { start: 0, end: 16 }));
+        let mut host = vec![vec![0u32; 4096]; 2];
+        let mut mirror = Mirror::created(&p, &host);
+        assert!(mirror.fits(&p, &host) && mirror.has_device_only(1) && !mirror.has_device_only(0));
+        assert!(mirror.uploads(&p, &host).is_empty(), "nothing changed");
+        host[0][3000] = 1;
+        host[1][5] = 2;
+        // The host's copy of device-only words is not the truth: never uploaded.
+        host[1][100] = 3;
+        assert_eq!(mirror.uploads(&p, &host), vec![(0, 2048..3072), (1, 0..16)]);
+        mirror.remember(&p, &host);
+        assert!(mirror.uploads(&p, &host).is_empty());
+        // A buffer read back in part (not its whole mirrored part): unknown, so its mirrored
+        // part is uploaded whole every run.
+        let partial = program(Some(WordRange { start: 0, end: 8 }));
+        let mut mirror = Mirror::created(&partial, &host);
+        mirror.remember(&partial, &host);
+        assert_eq!(mirror.uploads(&partial, &host), vec![(1, 0..16)]);
+        // Another layout does not fit.
+        assert!(!mirror.fits(&p, &host));
+    }
 
     #[test]
     fn changed_ranges_cover_every_difference_and_merge_near_ones() {

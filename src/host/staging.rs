@@ -5,6 +5,8 @@
 //! backend copies into the device buffer before the next dispatch. [`StagedMemory`] is
 //! the memory the IO service sees meanwhile. Writing the mapped area is a sequential copy
 //! (fast even where the mapping is write-combined); nothing reads it back on the host.
+//! Landing areas the host does not mirror (device-only words) take IO straight into the
+//! staging area ([`StagedMemory::direct`]), with no host copy.
 
 use crate::host::io::RawRegion;
 use crate::host::{HostBuffers, LiveMemory};
@@ -25,12 +27,22 @@ pub struct StagedMemory<'a> {
     host: HostBuffers<'a>,
     staging: Mutex<&'a mut IoStaging>,
     buffer: usize,
+    /// IO lands in the staging area alone (the buffer's device-only words: the host does
+    /// not mirror them).
+    direct: bool,
 }
 
 impl<'a> StagedMemory<'a> {
     /// Landings in `buffer` of `host` are mirrored into `staging`.
     pub fn new(host: &'a mut [Vec<u32>], buffer: usize, staging: &'a mut IoStaging) -> StagedMemory<'a> {
-        StagedMemory { host: HostBuffers::new(host), staging: Mutex::new(staging), buffer }
+        StagedMemory { host: HostBuffers::new(host), staging: Mutex::new(staging), buffer, direct: false }
+    }
+
+    /// Landings in `buffer` go straight into `staging` (zero-copy), not through the host's
+    /// copy: for a buffer whose landing areas are device-only
+    /// ([`crate::ir::BufferDecl::device_only_from`]).
+    pub fn direct(host: &'a mut [Vec<u32>], buffer: usize, staging: &'a mut IoStaging) -> StagedMemory<'a> {
+        StagedMemory { direct: true, ..StagedMemory::new(host, buffer, staging) }
     }
 }
 
@@ -50,6 +62,10 @@ unsafe impl LiveMemory for StagedMemory<'_> {
         self.host.fetch_add(buffer, index, value)
     }
     fn landing(&self, buffer: usize) -> Option<RawRegion> {
+        if self.direct && buffer == self.buffer {
+            let staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
+            return Some(staging.region);
+        }
         self.host.landing(buffer)
     }
     /// The range landed in the host's buffer: write it into the staging area and record it
@@ -59,6 +75,10 @@ unsafe impl LiveMemory for StagedMemory<'_> {
             return;
         }
         let mut staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
+        if self.direct {
+            staging.landed.push((word, words));
+            return;
+        }
         let Some(target) = staging.region.sub(word * 4, words * 4) else { return };
         match self.host.landing(buffer).and_then(|host| host.sub(word * 4, words * 4)) {
             // SAFETY: `source` lies inside the host's borrowed buffer and `target` inside the

@@ -254,6 +254,15 @@ fn stream_once(
         let m = probe.metadata().map_err(StreamError::Input)?;
         (m.dev(), m.ino())
     };
+    // A file whose metadata says 0 but that reads on (a `/proc` or `/sys` file) has no
+    // length to stream against.
+    if bytes == 0 && reads_past(&probe, 0).map_err(StreamError::Input)? {
+        return Err(StreamError::Invalid(format!(
+            "{}: more bytes than its size said (0) could be read: its size is not known from its metadata (a /proc \
+             or /sys file); copy it to a regular file first",
+            path.display()
+        )));
+    }
     let input = Input { path, bytes, chunk: layout.chunk, identity };
     let chunks = input.chunks();
     let wave = u64::from(layout.wave);
@@ -364,16 +373,11 @@ fn stream_once(
         let folded_chunks = folded.map_or(0, |w| wave_chunks(w).end);
         observe(StreamProgress { bytes_done: (folded_chunks * u64::from(layout.chunk)).min(bytes), bytes });
     }
-    // The length came from the file's metadata: a file that reads on past it (a `/proc`
-    // file says 0) or grew while being read would give the checksum of a prefix.
+    // The length came from the file's metadata: a file that grew while being read would
+    // give the checksum of a prefix.
     if reads_past(&probe, bytes).map_err(StreamError::Input)? {
-        return Err(input.changed(
-            chunks.saturating_sub(1),
-            format!(
-                "more bytes than its size said ({bytes}) could be read: the file grew while being read, or its size \
-                 is not known from its metadata (a /proc or /sys file); copy it to a regular file first"
-            ),
-        ));
+        let why = format!("more bytes than its size said ({bytes}) could be read: the file grew while being read");
+        return Err(input.changed(chunks.saturating_sub(1), why));
     }
     Ok(partial_report(&ring, &input, layout, epochs, io, start))
 }
