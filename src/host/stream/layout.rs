@@ -11,8 +11,11 @@ use crate::protocol::layout::MAX_IO_ENTRIES;
 pub const DEFAULT_CHUNK: u32 = 64 * 1024;
 /// Default piece (one lane's CRC) in bytes.
 pub const DEFAULT_PIECE: u32 = 16 * 1024;
-/// Default chunks per wave: vyre's IO queue of 64 entries.
-pub const DEFAULT_WAVE: u32 = crate::protocol::layout::IO_ENTRIES;
+/// Default chunks per wave (the stream's IO queue entries; the protocol's own default stays
+/// vyre's 64). Measured on an H200 host, 1 GiB, page cache warm: waves of 64 chunks
+/// streamed 1,318 MB/s, of 256 chunks 2,703-2,750 MB/s (a quarter of the epochs, each
+/// with four times the IO to batch); the simulator here streams alike at either.
+pub const DEFAULT_WAVE: u32 = 256;
 /// Largest chunk.
 pub const MAX_CHUNK: u32 = 4 * 1024 * 1024;
 /// Largest piece: its CRC loop runs `piece / 4` iterations, well inside lavapipe's 65,535
