@@ -206,6 +206,8 @@ fn header_errors() {
         buffer("9bad", 9, 4),
         BufferDecl { readback: Some(WordRange { start: 2, end: 5 }), ..buffer("small", 3, 4) },
         buffer("huge", 4, validate::MAX_BUFFER_WORDS + 1),
+        BufferDecl { device_only_from: Some(2), ..buffer("landing", 5, 8) },
+        BufferDecl { device_only_from: Some(9), readback: None, ..buffer("past", 6, 8) },
     ];
     assert_eq!(
         kinds(&p),
@@ -218,6 +220,9 @@ fn header_errors() {
             ErrorKind::BindingTooHigh { binding: 9 },
             ErrorKind::ReadbackOutOfRange { start: 2, end: 5, words: 4 },
             ErrorKind::InvalidBufferSize { words: validate::MAX_BUFFER_WORDS + 1 },
+            // Device-only words overlap the readback range, or start past the buffer.
+            ErrorKind::DeviceOnlyOutOfRange { from: 2, read_back: 8, words: 8 },
+            ErrorKind::DeviceOnlyOutOfRange { from: 9, read_back: 0, words: 8 },
         ]
     );
     p.workgroup_size = 257;
@@ -516,4 +521,35 @@ fn program_info_covers_every_node_of_a_megakernel() {
         let first = copy.body.iter().flat_map(stmt_exprs).next().expect("an expression");
         assert_eq!(program.info().type_of(first), None);
     }
+}
+
+#[test]
+fn crc32_needs_an_assignable_u32_variable_a_known_buffer_and_u32_operands() {
+    let crc = |var: &str, buffer: &str, word: Expr| crc32(var, buffer, word, Expr::u32(8));
+    let ok = program(vec![let_u32("c", Expr::u32(0)), crc("c", "data", Expr::u32(1))]);
+    assert!(validate(&ok).is_ok());
+    let p = program(vec![
+        let_("f", ScalarType::F32, Expr::f32(1.0)),
+        crc("nope", "data", Expr::u32(0)),
+        crc("f", "data", Expr::u32(0)),
+        crc("f", "missing", Expr::bool(true)),
+    ]);
+    assert_eq!(
+        kinds(&p),
+        [
+            ErrorKind::UnknownVariable { name: "nope".into() },
+            ErrorKind::TypeMismatch { what: "crc32 variable".into(), expected: "u32".into(), found: ScalarType::F32 },
+            ErrorKind::TypeMismatch { what: "crc32 variable".into(), expected: "u32".into(), found: ScalarType::F32 },
+            ErrorKind::UnknownBuffer { name: "missing".into() },
+            ErrorKind::TypeMismatch {
+                what: "crc32 first word".into(),
+                expected: "u32".into(),
+                found: ScalarType::Bool
+            },
+        ]
+    );
+    // A loop counter cannot be overwritten by it.
+    let counter = program(vec![for_("i", Expr::u32(0), Expr::u32(1), vec![crc("i", "data", Expr::u32(0))])]);
+    assert_eq!(kinds(&counter), [ErrorKind::NotAssignable { name: "i".into() }]);
+    assert!(print::program(&ok).contains("c = crc32(c, &data[1u..], 8u bytes);"));
 }
