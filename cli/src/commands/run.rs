@@ -187,6 +187,10 @@ pub struct StreamSummary {
     io_engine: &'static str,
     io: IoStats,
     elapsed_s: f64,
+    /// Of `elapsed_s`, the epochs (upload, dispatch, readback); the rest is the host's.
+    epochs_s: f64,
+    /// Of `epochs_s`, the programs themselves, where the backend says.
+    program_s: Option<f64>,
     mb_per_s: f64,
 }
 
@@ -208,6 +212,8 @@ pub fn stream_summary(r: &StreamReport, backend: &str, mode: Mode) -> StreamSumm
         io_engine: r.io_engine,
         io: r.io_stats,
         elapsed_s: seconds,
+        epochs_s: r.epochs_time().as_secs_f64(),
+        program_s: r.program_time().map(|t| t.as_secs_f64()),
         mb_per_s: if seconds > 0.0 { r.bytes as f64 / 1e6 / seconds } else { 0.0 },
     }
 }

@@ -128,6 +128,20 @@ pub struct StreamReport {
     pub cutoff_retries: u32,
 }
 
+impl StreamReport {
+    /// Time spent in epochs (upload, dispatch, readback), summed; the rest of `elapsed` is
+    /// the host's: IO between epochs, publishing, checks.
+    pub fn epochs_time(&self) -> Duration {
+        self.epochs.iter().map(|e| e.elapsed).sum()
+    }
+
+    /// Time the programs themselves ran (GPU timestamps, the simulator's lanes), summed;
+    /// `None` where a backend did not say.
+    pub fn program_time(&self) -> Option<Duration> {
+        self.epochs.iter().map(|e| e.device_time).sum()
+    }
+}
+
 impl crate::host::runner::EpochRun for StreamReport {
     fn epochs(&self) -> &[EpochReport] {
         &self.epochs
