@@ -151,6 +151,24 @@ impl StreamLayout {
         windows + (parity * self.wave + j) * self.chunk_words()
     }
 
+    /// Bytes of chunk `c` of a `bytes`-byte file.
+    pub fn chunk_len(&self, c: u64, bytes: u64) -> u32 {
+        (bytes - c * u64::from(self.chunk)).min(u64::from(self.chunk)) as u32
+    }
+
+    /// The request slot's arguments for chunk `c` of a `bytes`-byte file, the `j`-th of a
+    /// wave of parity `parity` (LOAD_MISS's layout: handle 0, offset low and high, bytes,
+    /// landing word).
+    pub fn request_args(&self, c: u64, j: u32, parity: u32, bytes: u64) -> [u32; 5] {
+        let offset = c * u64::from(self.chunk);
+        [0, offset as u32, (offset >> 32) as u32, self.chunk_len(c, bytes), self.landing(parity, j)]
+    }
+
+    /// The options these positions were laid out from.
+    pub fn options(&self) -> StreamOptions {
+        StreamOptions { chunk: self.chunk, piece: self.piece, wave: self.wave }
+    }
+
     /// Heap words: counters, the running CRC, results, two windows.
     pub fn heap_words(&self) -> u64 {
         u64::from(self.landing(0, 0)) + 2 * u64::from(self.wave) * u64::from(self.chunk_words())
@@ -169,6 +187,11 @@ mod tests {
         assert!(l.result(1, 31) < l.landing(0, 0));
         assert_eq!(l.landing(1, 0) - l.landing(0, 0), 8 * 256);
         assert_eq!(l.heap_words(), u64::from(l.landing(1, 7)) + 256);
+        // A chunk past 4 GiB: the offset's high word, and a short last chunk.
+        let bytes = (1u64 << 32) + 1024 + 5;
+        let last = bytes / 1024;
+        assert_eq!(l.request_args(last, 3, 1, bytes), [0, 1024, 1, 5, l.landing(1, 3)]);
+        assert_eq!(l.request_args(0, 0, 0, bytes), [0, 0, 0, 1024, l.landing(0, 0)]);
         for bad in [
             StreamOptions { chunk: 0, piece: 4, wave: 1 },
             StreamOptions { chunk: 6, piece: 4, wave: 1 },

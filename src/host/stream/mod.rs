@@ -208,24 +208,24 @@ pub fn stream_checksum(
 struct Input<'a> {
     path: &'a Path,
     bytes: u64,
-    chunk: u32,
+    layout: StreamLayout,
     identity: (u64, u64),
 }
 
 impl Input<'_> {
     /// Bytes of chunk `c`.
     fn chunk_len(&self, c: u64) -> u32 {
-        (self.bytes - c * u64::from(self.chunk)).min(u64::from(self.chunk)) as u32
+        self.layout.chunk_len(c, self.bytes)
     }
 
     /// Chunks of the file.
     fn chunks(&self) -> u64 {
-        self.bytes.div_ceil(u64::from(self.chunk))
+        self.bytes.div_ceil(u64::from(self.layout.chunk))
     }
 
     /// The error for chunk `c`: `why`.
     fn changed(&self, c: u64, why: String) -> StreamError {
-        let start = c * u64::from(self.chunk);
+        let start = c * u64::from(self.layout.chunk);
         let end = if start < self.bytes { start + u64::from(self.chunk_len(c)) } else { start };
         StreamError::Changed { input: self.path.to_path_buf(), chunk: c, start, end, why }
     }
@@ -277,7 +277,7 @@ fn stream_once(
             path.display()
         )));
     }
-    let input = Input { path, bytes, chunk: layout.chunk, identity };
+    let input = Input { path, bytes, layout: *layout, identity };
     let chunks = input.chunks();
     let wave = u64::from(layout.wave);
     let waves = chunks.div_ceil(wave);
@@ -316,8 +316,7 @@ fn stream_once(
             let parity = (w % 2) as u32;
             for (j, c) in wave_chunks(w).enumerate() {
                 let j = j as u32;
-                let offset = c * u64::from(layout.chunk);
-                let args = [0, offset as u32, (offset >> 32) as u32, input.chunk_len(c), layout.landing(parity, j)];
+                let args = layout.request_args(c, j, parity, bytes);
                 publish(&mut ring, layout.request_slot(parity, j), REQUEST_OPCODE, &args)?;
             }
         }
@@ -409,7 +408,7 @@ fn partial_report<E: crate::host::io::IoEngine>(
         crc32: ring.heap()[layout::RUNNING as usize],
         bytes: input.bytes,
         chunks: input.chunks(),
-        options: StreamOptions { chunk: layout.chunk, piece: layout.piece, wave: layout.wave },
+        options: layout.options(),
         epochs,
         io_engine: io.engine_name(),
         io_stats: io.stats,
@@ -482,9 +481,7 @@ pub fn io_path_read(
         let parity = (w % 2) as u32;
         let n = (chunks - first).min(u64::from(layout.wave)) as u32;
         for j in 0..n {
-            let offset = (first + u64::from(j)) * u64::from(layout.chunk);
-            let len = (bytes - offset).min(u64::from(layout.chunk)) as u32;
-            let args = [0, offset as u32, (offset >> 32) as u32, len, layout.landing(parity, j)];
+            let args = layout.request_args(first + u64::from(j), j, parity, bytes);
             let mut slot = Slot::published(REQUEST_OPCODE, 0, PRIORITY_NORMAL, &args).map_err(HostError::from)?;
             slot.status = Status::WaitIo;
             let at = layout.request_slot(parity, j) * SLOT_WORDS as usize;
@@ -493,8 +490,8 @@ pub fn io_path_read(
                 op: IoOp::Read,
                 src: 0,
                 dst: args[4],
-                offset,
-                byte_count: len,
+                offset: u64::from(args[1]) | u64::from(args[2]) << 32,
+                byte_count: args[3],
                 status: IO_STATUS_REQUESTED,
                 tag: layout.request_slot(parity, j) as u32,
             };
