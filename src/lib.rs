@@ -7,6 +7,7 @@
 //! - [`builder`]: megakernel programs (every mode) built from the protocol as plain IR;
 //! - [`geometry`]: launch geometry (workgroup size, grid, padded slot count);
 //! - [`host`]: the `Backend` trait, the ring's epoch driver, IO servicing, workloads;
+//! - [`litmus`]: memory-model litmus tests across workgroups, written in the IR;
 //! - [`json`]: reading JSON documents that hold IR, at any depth the validator allows;
 //! - `planted` (feature `planted`): the catalogue of planted faults the checkers are
 //!   measured with, and the backend wrapper that plants them;
@@ -19,6 +20,7 @@ pub mod geometry;
 pub mod host;
 pub mod ir;
 pub mod json;
+pub mod litmus;
 #[cfg(feature = "planted")]
 pub mod planted;
 pub mod protocol;

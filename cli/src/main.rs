@@ -33,6 +33,9 @@ enum Command {
     /// Plant each fault of the catalogue in an engine and run the corpus and the invariant
     /// checks on it: the kill matrix and the mutation score.
     Mutants(commands::mutants::Args),
+    /// Memory-model litmus tests across workgroups: outcome counts, verdicts against the
+    /// spec, and the mutation score of the stress.
+    Litmus(commands::litmus::Args),
     /// Run a workload until drained and print a summary.
     Run(commands::run::Args),
     /// List GPU adapters and their capabilities.
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(args),
         Command::Conformance(args) => commands::conformance::run(args),
         Command::Mutants(args) => commands::mutants::run(args),
+        Command::Litmus(args) => commands::litmus::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Devices(args) => commands::devices::run(args),
         Command::Wgsl(args) => commands::wgsl::run(args),

@@ -7,6 +7,7 @@ pub mod common;
 pub mod conformance;
 pub mod devices;
 pub mod diff;
+pub mod litmus;
 pub mod mutants;
 pub mod plot;
 pub mod progress;
