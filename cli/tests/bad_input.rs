@@ -394,6 +394,36 @@ fn cases(f: &Files) -> Vec<Case> {
             says: "unknown field `bodyy`",
         },
         Case {
+            name: "litmus: an unknown test",
+            args: args(&["litmus", "--engine", "sim", "--test", "mpp"]),
+            exit: 2,
+            says: "--test mpp: no such litmus test; the tests are corr,",
+        },
+        Case {
+            name: "litmus: a workgroup size not a power of two",
+            args: args(&["litmus", "--engine", "sim", "--workgroup-size", "48"]),
+            exit: 2,
+            says: "--workgroup-size 48: a power of two",
+        },
+        Case {
+            name: "litmus: too few workgroups for iriw's roles",
+            args: args(&["litmus", "--engine", "sim", "--test", "iriw", "--testing-workgroups", "3"]),
+            exit: 2,
+            says: "`iriw` puts its 4 roles in different workgroups, so it needs at least 4",
+        },
+        Case {
+            name: "litmus: zero iterations",
+            args: args(&["litmus", "--engine", "sim", "--iterations", "0"]),
+            exit: 2,
+            says: "--iterations must be at least 1",
+        },
+        Case {
+            name: "litmus: an external engine",
+            args: args(&["litmus", "--engine", "exec:/bin/true"]),
+            exit: 2,
+            says: "litmus tests are IR programs",
+        },
+        Case {
             name: "check: a directory",
             args: args(&["check", f.dir.path().to_str().unwrap()]),
             exit: 2,
