@@ -57,10 +57,13 @@ fn the_deterministic_simulator_breaks_no_rule_shows_no_weak_outcome_and_kills_th
     assert_eq!(report.failures().count(), 0);
 }
 
+/// An edit of a program's body; how many places it changed.
+type Edit = fn(&mut Block) -> usize;
+
 /// A backend that edits every program before its engine runs it: a memory-model bug.
 struct Planted {
     inner: Box<dyn Backend>,
-    edit: fn(&mut Block) -> usize,
+    edit: Edit,
 }
 
 impl Backend for Planted {
@@ -152,7 +155,7 @@ fn reorder_loads(body: &mut Block) -> usize {
 
 #[test]
 fn a_memory_model_bug_fails_the_test_whose_rule_it_breaks() {
-    let faults: [(&str, fn(&mut Block) -> usize, &str); 3] = [
+    let faults: [(&str, Edit, &str); 3] = [
         ("compare-exchange split", split_compare_exchange, "claim"),
         ("barrier dropped", drop_barriers, "barrier-mp"),
         ("loads reordered", reorder_loads, "corr"),
