@@ -412,6 +412,18 @@ fn cases(f: &Files) -> Vec<Case> {
             says: "`iriw` puts its 4 roles in different workgroups, so it needs at least 4",
         },
         Case {
+            name: "litmus: endless stress",
+            args: args(&["litmus", "--engine", "sim", "--stress-iterations", "4294967295"]),
+            exit: 2,
+            says: "--stress-iterations 4294967295: at most 65536",
+        },
+        Case {
+            name: "litmus: more workgroups than a grid has",
+            args: args(&["litmus", "--engine", "sim", "--stress-workgroups", "4294967295"]),
+            exit: 2,
+            says: "at most 65535",
+        },
+        Case {
             name: "litmus: zero iterations",
             args: args(&["litmus", "--engine", "sim", "--iterations", "0"]),
             exit: 2,

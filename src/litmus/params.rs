@@ -17,6 +17,10 @@ pub struct Stress {
 }
 
 impl Stress {
+    /// The most iterations of any stress loop or spin (a lane's loops stay far below a
+    /// driver's loop cap and the watchdog).
+    pub const MAX_ITERATIONS: u32 = 1 << 16;
+
     /// What `megaloop litmus` uses by default (the MC Mutants defaults' order of
     /// magnitude: 1,024 stress iterations, some pre-stress, a bounded spin).
     pub const DEFAULT: Stress = Stress { stress_iterations: 1024, pre_stress_iterations: 128, spin: 1024 };

@@ -76,9 +76,9 @@ impl Shape {
         self.workgroup_size * self.testing_workgroups
     }
 
-    /// Workgroups per dispatch.
+    /// Workgroups per dispatch (saturating, so an absurd count is refused, not wrapped).
     pub fn workgroups(&self) -> u32 {
-        self.testing_workgroups + self.stress_workgroups
+        self.testing_workgroups.saturating_add(self.stress_workgroups)
     }
 
     /// Words of the test locations.

@@ -68,7 +68,20 @@ impl LitmusOptions {
             ));
         }
         if s.workgroups() > crate::geometry::MAX_WORKGROUPS {
-            return bad(format!("{} workgroups: at most {}", s.workgroups(), crate::geometry::MAX_WORKGROUPS));
+            return bad(format!(
+                "--testing-workgroups {} and --stress-workgroups {}: a dispatch has at most {} workgroups",
+                s.testing_workgroups,
+                s.stress_workgroups,
+                crate::geometry::MAX_WORKGROUPS
+            ));
+        }
+        let st = &self.stress;
+        let max = Stress::MAX_ITERATIONS;
+        if st.stress_iterations > max || st.pre_stress_iterations > max || st.spin > max {
+            return bad(format!(
+                "--stress-iterations {}: at most {max}",
+                st.stress_iterations.max(st.pre_stress_iterations)
+            ));
         }
         if self.iterations == 0 {
             return bad("--iterations 0: at least 1".into());
