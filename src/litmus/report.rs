@@ -184,12 +184,12 @@ impl LitmusReport {
             self.engine, self.workgroup_size, self.testing_workgroups, self.stress_workgroups, self.seed
         );
         out.push_str(&format!(
-            "{:<22} {:<9} {:>10} {:>12} {:>12} {:>10}  {}\n",
+            "{:<24} {:<9} {:>10} {:>12} {:>12} {:>10}  {}\n",
             "test", "kind", "iterations", "instances", "watched", "rate", "verdict"
         ));
         for t in &self.tests {
             out.push_str(&format!(
-                "{:<22} {:<9} {:>10} {:>12} {:>12} {:>10.3e}  {}\n",
+                "{:<24} {:<9} {:>10} {:>12} {:>12} {:>10.3e}  {}\n",
                 t.test,
                 t.kind,
                 t.iterations,

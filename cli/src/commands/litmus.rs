@@ -55,7 +55,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.list {
         for t in CATALOGUE {
-            println!("{:<22} {:<9} {:<18} {}", t.name, t.kind_name(), t.watched_text, t.about);
+            println!("{:<24} {:<9} {:<28} {}", t.name, t.kind_name(), t.watched_text, t.about);
         }
         return Ok(ExitCode::SUCCESS);
     }
