@@ -117,6 +117,15 @@ pub enum LitmusError {
         /// What happened.
         outcome: String,
     },
+    /// The test's program did not validate (a megaloop bug: every test is built and run
+    /// by the test suite).
+    #[error("litmus `{test}`: its program does not validate (a megaloop bug):\n{errors}")]
+    Program {
+        /// Test name.
+        test: String,
+        /// The validator's report.
+        errors: String,
+    },
     /// The run was interrupted.
     #[error("interrupted")]
     Interrupted,
@@ -133,7 +142,7 @@ pub fn run_test(
     options.check(test)?;
     let shape = options.shape;
     let program = validate(&build(test, &shape))
-        .unwrap_or_else(|e| panic!("the litmus program of `{}` does not validate:\n{e}", test.name));
+        .map_err(|e| LitmusError::Program { test: test.name.into(), errors: e.to_string() })?;
     let geometry = Geometry { workgroup_size: shape.workgroup_size, workgroups: shape.workgroups(), slots: 0 };
     // Each test draws from its own stream of the seed, so `--test` picks do not change it.
     let mut rng = fastrand::Rng::with_seed(options.seed ^ name_hash(test.name));
