@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the loom model checks of the interpreter (sim/tests/loom_protocol.rs) and of the
+# Run the loom model checks of the interpreter (sim/tests/loom_protocol.rs), of the litmus
+# catalogue (sim/tests/loom_litmus.rs) and of the
 # schedules' synchronisation (unit tests named loom_tests) in release mode with a
 # preemption bound. LOOM_MAX_PREEMPTIONS (default 2) and a test-name filter (first argument)
 # can be set for deeper or narrower local runs:
@@ -12,6 +13,8 @@ export RUSTFLAGS="--cfg loom ${RUSTFLAGS:-}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/loom}"
 filter="${1:-}"
 time cargo test -p megaloop-sim --release --locked --test loom_protocol -- --nocapture --test-threads=1 $filter
+# The litmus catalogue against the relaxed memory model (sim/tests/loom_litmus.rs).
+time cargo test -p megaloop-sim --release --locked --test loom_litmus -- --nocapture --test-threads=1 $filter
 # The schedules' own synchronisation (the parallel schedule's round gate), through the
 # same shim (sim/src/sync.rs).
 time cargo test -p megaloop-sim --release --locked --lib -- --nocapture --test-threads=1 loom_tests $filter

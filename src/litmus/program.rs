@@ -186,26 +186,66 @@ fn stress(tag: &str, iterations: Expr, pattern: Expr, shape: &Shape) -> Block {
     ]
 }
 
-/// One access of a role, its register stored in the results buffer.
-fn access_stmts(shape: &Shape, role: usize, access: Access, n: usize) -> Block {
-    let inst = || v(&format!("inst{role}"));
-    let at = address_expr(shape, access.loc(), inst());
-    let result_word = |r: usize| inst() * Expr::u32(REGISTERS) + Expr::u32(r as u32);
+/// One access at word `at` of `mem`, its register `r` stored at `result(r)` of `results`;
+/// `n` names its variable.
+fn access_stmts(access: Access, at: Expr, result: impl Fn(usize) -> Expr, n: usize) -> Block {
     let reg = format!("reg{n}");
     match access {
         Access::Store(_, value) => vec![stmt::atomic_store("mem", at, Expr::u32(value))],
         Access::PlainStore(_, value) => vec![stmt::store("mem", at, Expr::u32(value))],
         Access::Load(_, r) => {
-            vec![stmt::atomic_load(&reg, "mem", at), stmt::store("results", result_word(r), v(&reg))]
+            vec![stmt::atomic_load(&reg, "mem", at), stmt::store("results", result(r), v(&reg))]
         }
         Access::PlainLoad(_, r) => {
-            vec![stmt::let_u32(&reg, Expr::load("mem", at)), stmt::store("results", result_word(r), v(&reg))]
+            vec![stmt::let_u32(&reg, Expr::load("mem", at)), stmt::store("results", result(r), v(&reg))]
         }
         Access::CompareExchange(_, expected, desired, r) => vec![
             stmt::compare_exchange(&reg, "mem", at, Expr::u32(expected), Expr::u32(desired)),
-            stmt::store("results", result_word(r), v(&reg)),
+            stmt::store("results", result(r), v(&reg)),
         ],
     }
+}
+
+/// One access of a role in the dispatch program: at the instance's address, its register
+/// in the instance's row of `results`.
+fn role_access(shape: &Shape, role: usize, access: Access, n: usize) -> Block {
+    let inst = || v(&format!("inst{role}"));
+    let at = address_expr(shape, access.loc(), inst());
+    access_stmts(access, at, |r| inst() * Expr::u32(REGISTERS) + Expr::u32(r as u32), n)
+}
+
+/// `test` as the smallest program: one instance, lane `r` (one-lane workgroups) plays role
+/// `r`, no stress; `x` and `y` are words 0 and 1 of `mem`, the registers words 0..4 of
+/// `results`. For exhaustive model checkers (loom), where the dispatch program's pairing
+/// and stress would only add states. Tests with barriers are not for it (`None`).
+pub fn build_single(test: &LitmusTest) -> Option<Program> {
+    if test.steps.contains(&Step::Barrier) {
+        return None;
+    }
+    let lane = Expr::builtin(Builtin::GlobalInvocationId);
+    let body = (0..test.roles())
+        .map(|role| {
+            let steps = test.accesses().enumerate().filter(|(_, (r, _))| *r == role);
+            let run: Block = steps
+                .flat_map(|(n, (_, a))| access_stmts(a, Expr::u32(a.loc().index() as u32), |r| Expr::u32(r as u32), n))
+                .collect();
+            stmt::if_(lane.clone().eq(Expr::u32(role as u32)), run)
+        })
+        .collect();
+    let buffer = |name: &str, binding, words| BufferDecl {
+        name: name.into(),
+        binding,
+        access: BufferAccess::ReadWrite,
+        words,
+        readback: Some(WordRange { start: 0, end: words }),
+        device_only_from: None,
+    };
+    Some(Program {
+        name: format!("litmus {} (one instance)", test.name),
+        workgroup_size: 1,
+        buffers: vec![buffer("mem", 0, LOCATIONS), buffer("results", 1, REGISTERS)],
+        body,
+    })
 }
 
 /// The program for `test` at `shape`. Buffers: `params` and `shuffle` (read), `mem` (the
@@ -270,7 +310,7 @@ pub fn build(test: &LitmusTest, shape: &Shape) -> Program {
     let mut run: Block = Vec::new();
     for (n, step) in test.steps.iter().enumerate() {
         match *step {
-            Step::Role(role, access) => run.extend(access_stmts(shape, role, access, n)),
+            Step::Role(role, access) => run.extend(role_access(shape, role, access, n)),
             Step::Barrier => {
                 if !run.is_empty() {
                     body.push(stmt::if_(v("testing"), std::mem::take(&mut run)));
@@ -283,4 +323,25 @@ pub fn build(test: &LitmusTest, shape: &Shape) -> Program {
         body.push(stmt::if_(v("testing"), run));
     }
     Program { name: format!("litmus {}", test.name), workgroup_size: shape.workgroup_size, buffers, body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::validate;
+    use crate::litmus::catalogue::CATALOGUE;
+
+    #[test]
+    fn every_test_builds_a_valid_program_both_ways() {
+        let shape = Shape { workgroup_size: 8, testing_workgroups: 4, stress_workgroups: 1 };
+        for test in CATALOGUE {
+            validate(&build(test, &shape)).unwrap_or_else(|e| panic!("{}: {e}", test.name));
+            match build_single(test) {
+                Some(p) => {
+                    validate(&p).unwrap_or_else(|e| panic!("{} (one instance): {e}", test.name));
+                }
+                None => assert!(test.steps.contains(&Step::Barrier), "{}", test.name),
+            }
+        }
+    }
 }
