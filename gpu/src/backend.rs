@@ -260,7 +260,7 @@ impl GpuBackend {
         self.check_device()?;
         let start = Instant::now();
         let key = self.pipeline(program)?;
-        self.dispatch(start, key, program, geometry, buffers, dispatches)
+        self.dispatch(start, key, program, geometry, buffers, dispatches, None)
     }
 
     /// Run a hand-written WGSL kernel in place of `program`'s lowering: bound like
@@ -277,7 +277,7 @@ impl GpuBackend {
         self.check_device()?;
         let start = Instant::now();
         let key = self.source_pipeline(source, program)?;
-        self.dispatch(start, key, program, geometry, buffers, 1)
+        self.dispatch(start, key, program, geometry, buffers, 1, None)
     }
 
     fn check_device(&self) -> Result<(), BackendError> {
@@ -287,7 +287,12 @@ impl GpuBackend {
         Ok(())
     }
 
-    /// Dispatch the cached pipeline `key` with `program`'s buffers.
+    /// Dispatch the cached pipeline `key` with `program`'s buffers. With `overlap`
+    /// (`landing`, `io`), `io` lands reads in the staging buffer of `landing`'s device-only
+    /// words while the dispatch runs: the last landings' copy goes in a submission of its
+    /// own, so the staging buffer maps again as soon as that copy is done, not after the
+    /// whole epoch.
+    #[allow(clippy::too_many_arguments)]
     fn dispatch(
         &mut self,
         start: Instant,
@@ -296,6 +301,7 @@ impl GpuBackend {
         geometry: Geometry,
         buffers: &mut [Vec<u32>],
         dispatches: u32,
+        overlap: Option<(usize, &mut megaloop::host::backend::LandingIo<'_>)>,
     ) -> Result<RunReport, BackendError> {
         let p = &self.pipelines[&key];
         let device = &self.dev.device;
@@ -340,9 +346,16 @@ impl GpuBackend {
             });
             (set, resolve)
         });
+        // IO reads staged since the last run reach their buffer after the upload: in the
+        // dispatch's submission, or before it in one of their own when IO overlaps.
+        let mut copied = None;
+        if let (Some(staging), Some(_)) = (self.staging.as_mut(), &overlap) {
+            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("landed") });
+            staging.copy_landed(&mut encoder, gpu_buffers);
+            copied = Some(self.dev.queue.submit([encoder.finish()]));
+        }
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("megaloop") });
-        // IO reads staged since the last run reach their buffer after the upload.
-        if let Some(staging) = self.staging.as_mut() {
+        if let (Some(staging), None) = (self.staging.as_mut(), &overlap) {
             staging.copy_landed(&mut encoder, gpu_buffers);
         }
         {
@@ -387,6 +400,14 @@ impl GpuBackend {
             s
         });
         let index = self.dev.queue.submit([encoder.finish()]);
+        if let Some((landing, io)) = overlap {
+            let words = buffers.get(landing).map_or(0, Vec::len);
+            if !self.staging.as_ref().is_some_and(|s| s.mirrors(landing, words)) {
+                self.staging = Some(StagingBuffer::new(&self.dev, landing, words));
+            }
+            let area = self.staging.as_mut().expect("made above").map(&self.dev, copied, self.timeout)?;
+            io(&StagedMemory::direct(&mut [], landing, area));
+        }
         self.dev.wait(Some(index), self.timeout)?;
         let mut mapped: Vec<(usize, u32, Vec<u32>)> = Vec::new();
         for (i, at, s) in &reads {
@@ -494,6 +515,36 @@ impl Backend for GpuBackend {
         self.discover_co_resident_workgroups(workgroup_size).map(Some)
     }
 
+    fn overlaps_io(&self) -> bool {
+        true
+    }
+
+    /// IO lands in the staging buffer while the dispatch runs, when `landing`'s landing
+    /// area is device-only (the host reads nothing of it back, so no host copy waits on the
+    /// device); otherwise the run comes first and IO lands between epochs.
+    fn run_kernel_overlapped(
+        &mut self,
+        kernel: &megaloop::builder::BuildOptions,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        landing: usize,
+        io: &mut dyn FnMut(&dyn LiveMemory),
+    ) -> Result<RunReport, BackendError> {
+        let _ = kernel;
+        let device_only = program.buffers.get(landing).is_some_and(|b| b.device_only_from.is_some());
+        if !device_only {
+            let report = self.run(program, geometry, buffers, None)?;
+            self.serve_between_epochs(buffers, landing, io)?;
+            return Ok(report);
+        }
+        check_launch(program, geometry, buffers, self.caps.max_workgroups_per_dimension)?;
+        self.check_device()?;
+        let start = Instant::now();
+        let key = self.pipeline(program)?;
+        self.dispatch(start, key, program, geometry, buffers, 1, Some((landing, io)))
+    }
+
     /// IO lands in the host's copy and, range by range, in a mapped staging buffer that
     /// the next dispatch copies into the device's buffer (no full re-upload).
     fn serve_between_epochs(
@@ -507,7 +558,7 @@ impl Backend for GpuBackend {
             self.staging = Some(StagingBuffer::new(&self.dev, landing, words));
         }
         let direct = self.resident.as_ref().is_some_and(|r| r.has_device_only(landing));
-        let staging = self.staging.as_mut().expect("made above").map(&self.dev, self.timeout)?;
+        let staging = self.staging.as_mut().expect("made above").map(&self.dev, None, self.timeout)?;
         service(&if direct {
             StagedMemory::direct(buffers, landing, staging)
         } else {

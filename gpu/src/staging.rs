@@ -47,14 +47,20 @@ impl StagingBuffer {
         self.target == target && self.bytes == (words as u64 * 4).max(4)
     }
 
-    /// The mapped area, mapping the buffer first if the last run unmapped it.
-    pub fn map(&mut self, dev: &Device, timeout: Duration) -> Result<&mut IoStaging, BackendError> {
+    /// The mapped area, mapping the buffer first if the last run unmapped it: after the
+    /// submission `after` (the one that copied from it) when given, else after all work.
+    pub fn map(
+        &mut self,
+        dev: &Device,
+        after: Option<wgpu::SubmissionIndex>,
+        timeout: Duration,
+    ) -> Result<&mut IoStaging, BackendError> {
         if !self.mapped {
             let (tx, rx) = std::sync::mpsc::channel();
             self.buffer.map_async(wgpu::MapMode::Write, .., move |r| {
                 let _ = tx.send(r);
             });
-            dev.wait(None, timeout)?;
+            dev.wait(after, timeout)?;
             rx.recv().map_err(device_error)?.map_err(device_error)?;
             self.mapped = true;
         }

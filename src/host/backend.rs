@@ -199,6 +199,9 @@ pub trait HostService: Send {
 /// watchdog stops it and reports [`BackendError::Timeout`].
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// IO that lands reads while a run goes on ([`Backend::run_kernel_overlapped`]).
+pub type LandingIo<'a> = dyn FnMut(&dyn LiveMemory) + 'a;
+
 /// An executor of validated programs.
 pub trait Backend {
     /// A name for reports (`sim-parallel`, `gpu:NVIDIA H200`).
@@ -271,6 +274,30 @@ pub trait Backend {
         let _ = landing;
         service(&crate::host::HostBuffers::new(buffers));
         Ok(())
+    }
+
+    /// Whether [`Backend::run_kernel_overlapped`] really lands IO while the program runs
+    /// (the GPU backend); by default it serves the IO after the run.
+    fn overlaps_io(&self) -> bool {
+        false
+    }
+
+    /// [`Backend::run_kernel`] while `io` lands reads in the device-only words of buffer
+    /// `landing` (words the running program does not touch: the host guarantees it), to
+    /// be there before the next run; `io` sees only that landing area. By default the run
+    /// comes first and `io` runs between epochs ([`Backend::serve_between_epochs`]).
+    fn run_kernel_overlapped(
+        &mut self,
+        kernel: &BuildOptions,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        landing: usize,
+        io: &mut dyn FnMut(&dyn LiveMemory),
+    ) -> Result<RunReport, BackendError> {
+        let report = self.run_kernel(kernel, program, geometry, buffers, None)?;
+        self.serve_between_epochs(buffers, landing, io)?;
+        Ok(report)
     }
 
     /// Upload `buffers` (one per declared buffer, in declaration order), run `program`
@@ -359,6 +386,20 @@ impl<B: Backend + ?Sized> Backend for &mut B {
         service: Option<&mut dyn HostService>,
     ) -> Result<RunReport, BackendError> {
         (**self).run_kernel(kernel, program, geometry, buffers, service)
+    }
+    fn overlaps_io(&self) -> bool {
+        (**self).overlaps_io()
+    }
+    fn run_kernel_overlapped(
+        &mut self,
+        kernel: &BuildOptions,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        landing: usize,
+        io: &mut dyn FnMut(&dyn LiveMemory),
+    ) -> Result<RunReport, BackendError> {
+        (**self).run_kernel_overlapped(kernel, program, geometry, buffers, landing, io)
     }
 }
 

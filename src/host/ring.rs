@@ -337,16 +337,37 @@ impl Ring {
         io: Option<&mut (dyn IoEpochService + '_)>,
     ) -> Result<EpochReport, HostError> {
         let runnable = self.runnable_slots()?;
-        self.run_epoch_for(runnable, backend, geometry, io)
+        self.run_epoch_for(runnable, backend, geometry, io, None)
     }
 
-    /// `run_epoch` for already counted runnable slots.
+    /// [`Ring::run_epoch`] with no IO service between epochs; instead `io` lands reads in
+    /// the heap's device-only words while the epoch runs, where the backend can
+    /// ([`Backend::run_kernel_overlapped`]). The caller completes what `io` served in the
+    /// host's buffers afterwards ([`Ring::host_memory`]).
+    pub fn run_epoch_overlapped(
+        &mut self,
+        backend: &mut dyn Backend,
+        geometry: Geometry,
+        io: &mut dyn FnMut(&dyn crate::host::LiveMemory),
+    ) -> Result<EpochReport, HostError> {
+        let runnable = self.runnable_slots()?;
+        self.run_epoch_for(runnable, backend, geometry, None, Some(io))
+    }
+
+    /// The host's buffers as memory a host service works on, between epochs.
+    pub fn host_memory(&mut self) -> HostBuffers<'_> {
+        HostBuffers::new(&mut self.buffers)
+    }
+
+    /// `run_epoch` for already counted runnable slots; `overlap` as in
+    /// [`Ring::run_epoch_overlapped`].
     fn run_epoch_for(
         &mut self,
         runnable: Runnable,
         backend: &mut dyn Backend,
         geometry: Geometry,
         mut io: Option<&mut (dyn IoEpochService + '_)>,
+        mut overlap: Option<&mut crate::host::backend::LandingIo<'_>>,
     ) -> Result<EpochReport, HostError> {
         let target = runnable.count;
         self.set_control_word(CTRL_DRAIN_TARGET, target);
@@ -362,7 +383,13 @@ impl Ring {
         let report = loop {
             let mark = io.as_deref().map(|s| s.mark());
             let service = io.as_deref_mut().map(|s| s.as_host_service());
-            match backend.run_kernel(&self.opts, &program, geometry, &mut self.buffers, service) {
+            let run = match overlap.as_deref_mut() {
+                Some(land) => {
+                    backend.run_kernel_overlapped(&self.opts, &program, geometry, &mut self.buffers, HEAP, land)
+                }
+                None => backend.run_kernel(&self.opts, &program, geometry, &mut self.buffers, service),
+            };
+            match run {
                 Ok(report) => break report,
                 // A failed run left the host's buffers as they were: after the backend
                 // recovers, the epoch runs again from them, with the IO service's record
@@ -457,7 +484,7 @@ impl Ring {
             }
             let claims = self.claims();
             let completed = io.as_deref().map(|s| s.mark().completed());
-            let mut report = self.run_epoch_for(runnable, backend, geometry, io.as_deref_mut())?;
+            let mut report = self.run_epoch_for(runnable, backend, geometry, io.as_deref_mut(), None)?;
             let republished = self.republish_parked()?;
             // No lane claimed a slot, the host served no IO and re-published nothing: the
             // ring is as it was, so every further epoch would be the same one.

@@ -18,7 +18,7 @@ pub mod uring;
 
 pub use engine::{open_engine, EngineChoice, IoEngine, IoKind, IoRequest, PositionedEngine, RawRegion};
 pub use files::{FileAccess, FileTable};
-pub use service::{IoCompletion, IoQueueService, IoResult, IoStats};
+pub use service::{IoCompletion, IoQueueService, IoResult, IoStats, ServedEntries, TakenEntries};
 
 use crate::protocol::layout::*;
 

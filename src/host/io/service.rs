@@ -125,6 +125,47 @@ impl Taken {
     }
 }
 
+/// What happens to each served entry's result ([`IoQueueService::serve_runs`]).
+type EntryDone<'a, S> = dyn FnMut(&mut S, &Taken, Result<u32, IoFailure>) + 'a;
+
+/// Entries taken between epochs to be served while the next one runs
+/// ([`IoQueueService::take`]).
+#[derive(Debug, Default)]
+pub struct TakenEntries(Vec<Taken>);
+
+impl TakenEntries {
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The requesting slots (the entries' TAGs).
+    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().map(|t| t.slot)
+    }
+
+    /// Split into the entries whose requesting slot `now` picks and the rest, each in
+    /// queue order.
+    pub fn partition(self, now: impl Fn(u32) -> bool) -> (TakenEntries, TakenEntries) {
+        let (a, b) = self.0.into_iter().partition(|t| now(t.slot));
+        (TakenEntries(a), TakenEntries(b))
+    }
+
+    /// Add `more` after these.
+    pub fn extend(&mut self, more: TakenEntries) {
+        self.0.extend(more.0);
+    }
+}
+
+/// Taken entries served, waiting to be completed ([`IoQueueService::complete_served`]).
+#[derive(Debug, Default)]
+pub struct ServedEntries(Vec<(Taken, Result<u32, IoFailure>)>);
+
 /// Index in the IO queue buffer of word `k` of entry `e`.
 fn entry_word(e: usize, k: u32) -> usize {
     e * IO_ENTRY_WORDS as usize + k as usize
@@ -322,10 +363,12 @@ impl<E: IoEngine> IoQueueService<E> {
         })
     }
 
-    /// Serve one run of entries without a FENCE among them, as one batch.
-    fn serve_batch(&mut self, mem: &dyn LiveMemory, batch: &[Taken]) {
+    /// Serve one run of entries without a FENCE among them, as one batch: each entry with
+    /// its result, in order, for the caller to complete.
+    fn read_batch(&mut self, mem: &dyn LiveMemory, batch: &[Taken]) -> Vec<(Taken, Result<u32, IoFailure>)> {
+        let mut done = Vec::new();
         if batch.is_empty() {
-            return;
+            return done;
         }
         let landing = mem.landing(HEAP);
         let source = mem.source(HEAP);
@@ -376,7 +419,7 @@ impl<E: IoEngine> IoQueueService<E> {
             requests.push(IoRequest { kind, handle: t.handle, offset: t.offset, memory });
         }
         if prepared.is_empty() {
-            return;
+            return done;
         }
         self.stats.batches += 1;
         // SAFETY: in-place regions are heap words whose slot is parked WAIT_IO: no lane
@@ -413,8 +456,9 @@ impl<E: IoEngine> IoQueueService<E> {
                     result
                 }
             };
-            self.complete(mem, t, result, true);
+            done.push((*t, result));
         }
+        done
     }
 
     /// A READ of `n` bytes arrived: zero the rest of its words (spec 2.8) and make the
@@ -493,20 +537,73 @@ impl<E: IoEngine> IoQueueService<E> {
         mem.compare_exchange(RING, base, Status::WaitIo.word(), Status::Published.word()).is_ok()
     }
 
-    fn poll_inner(&mut self, mem: &dyn LiveMemory) -> usize {
-        let taken = self.take_requested(mem);
-        // One batch per run between FENCE entries; each FENCE completes after its run.
+    /// Serve `taken` into `mem`: one batch per run between FENCE entries, each FENCE done
+    /// after its run; `done` hears each entry's result, in order, as its run finishes.
+    fn serve_runs(
+        &mut self,
+        mem: &dyn LiveMemory,
+        taken: &[Taken],
+        done: &mut EntryDone<'_, Self>,
+    ) {
         let mut start = 0;
         for (k, t) in taken.iter().enumerate() {
             if t.op == IO_OP_FENCE {
-                self.serve_batch(mem, &taken[start..k]);
-                self.complete(mem, t, Ok(0), true);
+                for (t, result) in self.read_batch(mem, &taken[start..k]) {
+                    done(self, &t, result);
+                }
+                done(self, t, Ok(0));
                 start = k + 1;
             }
         }
-        self.serve_batch(mem, &taken[start..]);
+        for (t, result) in self.read_batch(mem, &taken[start..]) {
+            done(self, &t, result);
+        }
+    }
+
+    fn poll_inner(&mut self, mem: &dyn LiveMemory) -> usize {
+        let taken = self.take_requested(mem);
+        self.serve_runs(mem, &taken, &mut |service, t, result| service.complete(mem, t, result, true));
         self.pending.retain(|&(slot, status)| !Self::republish(mem, slot, status));
         taken.len()
+    }
+
+    /// Between epochs: take every current REQUESTED entry (REQUESTED -> IN_SERVICE) to be
+    /// served later by [`IoQueueService::serve_taken`], while the next epoch runs, and
+    /// refuse the rest as [`IoQueueService::end_epoch`] does. The taken entries stay in
+    /// service, and the IO cursor is left alone: the host starts the next epoch's cursor
+    /// past them (spec 2.8, "Streaming").
+    pub fn take(&mut self, mem: &dyn LiveMemory) -> TakenEntries {
+        let taken = self.take_requested(mem);
+        self.refuse_unmatched(mem);
+        TakenEntries(taken)
+    }
+
+    /// Serve `taken` into `landing`, which needs only the landing area of the heap (the
+    /// host's buffers may be in a running epoch's hands): the reads happen, nothing is
+    /// completed yet.
+    pub fn serve_taken(&mut self, landing: &dyn LiveMemory, taken: &TakenEntries) -> ServedEntries {
+        let mut served = Vec::new();
+        self.serve_runs(landing, &taken.0, &mut |_, t, result| served.push((*t, result)));
+        self.stats.served_while_running += served.len() as u64;
+        ServedEntries(served)
+    }
+
+    /// After the epoch that ran while `served` was served: complete each entry in the
+    /// host's buffers, re-publish the parked slots and free the entries.
+    pub fn complete_served(&mut self, mem: &dyn LiveMemory, served: ServedEntries) {
+        let entries: Vec<usize> = served.0.iter().map(|(t, _)| t.entry).collect();
+        for (t, result) in served.0 {
+            self.complete(mem, &t, result, true);
+        }
+        self.pending.retain(|&(slot, status)| !Self::republish(mem, slot, status));
+        for (slot, _) in self.pending.drain(..) {
+            tracing::warn!("IO completion for slot {slot} dropped: the slot is not parked WAIT_IO");
+        }
+        for e in entries {
+            for k in 0..IO_ENTRY_WORDS {
+                mem.store(IO_QUEUE, entry_word(e, k), 0);
+            }
+        }
     }
 }
 

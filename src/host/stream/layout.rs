@@ -106,6 +106,9 @@ pub const fn counter(parity: u32) -> u32 {
 pub const RUNNING: u32 = 2;
 /// Heap word of the piece operator's tables (1,024 words, [`super::crc::operator_tables`]).
 pub const OPERATOR_TABLES: u32 = 4;
+/// Sets of request slots: a wave's requests settle in the epoch its pieces run, one step
+/// after its IO (two when the IO overlaps the next epoch), so three sets never collide.
+pub const REQUEST_SETS: u32 = 3;
 /// Heap word of the first piece result.
 const RESULTS: u32 = OPERATOR_TABLES + 1024;
 
@@ -115,24 +118,25 @@ impl StreamLayout {
         self.wave * self.pieces
     }
 
-    /// Ring slots: two request sets, the pieces, the combine.
+    /// Ring slots: [`REQUEST_SETS`] request sets, the pieces, the combine.
     pub fn slots(&self) -> u32 {
-        2 * self.wave + self.wave_pieces() + 1
+        REQUEST_SETS * self.wave + self.wave_pieces() + 1
     }
 
-    /// Ring slot of request `j` of a wave of parity `parity`.
-    pub fn request_slot(&self, parity: u32, j: u32) -> usize {
-        (parity * self.wave + j) as usize
+    /// Ring slot of request `j` of wave `w` (sets rotate by wave: a wave's request slots
+    /// may still be parked while the next two waves request).
+    pub fn request_slot(&self, w: u64, j: u32) -> usize {
+        ((w % u64::from(REQUEST_SETS)) as u32 * self.wave + j) as usize
     }
 
     /// Ring slot of piece `k` of a wave.
     pub fn piece_slot(&self, k: u32) -> usize {
-        (2 * self.wave + k) as usize
+        (REQUEST_SETS * self.wave + k) as usize
     }
 
     /// Ring slot of the combine.
     pub fn combine_slot(&self) -> usize {
-        (2 * self.wave + self.wave_pieces()) as usize
+        (REQUEST_SETS * self.wave + self.wave_pieces()) as usize
     }
 
     /// Heap word of piece `k`'s result in a wave of parity `parity`.
@@ -182,8 +186,8 @@ mod tests {
     #[test]
     fn positions_do_not_overlap_and_options_are_checked() {
         let l = StreamOptions { chunk: 1024, piece: 256, wave: 8 }.check().unwrap();
-        assert_eq!((l.pieces, l.slots()), (4, 2 * 8 + 32 + 1));
-        assert_eq!((l.request_slot(1, 7), l.piece_slot(0), l.combine_slot()), (15, 16, 48));
+        assert_eq!((l.pieces, l.slots()), (4, 3 * 8 + 32 + 1));
+        assert_eq!((l.request_slot(1, 7), l.request_slot(5, 0), l.piece_slot(0), l.combine_slot()), (15, 16, 24, 56));
         assert!(l.result(1, 31) < l.landing(0, 0));
         assert_eq!(l.landing(1, 0) - l.landing(0, 0), 8 * 256);
         assert_eq!(l.heap_words(), u64::from(l.landing(1, 7)) + 256);

@@ -26,10 +26,11 @@ mod layout;
 pub use crc::{combine_handler, piece_handler, request_handler};
 pub use layout::{
     StreamLayout, StreamOptions, DEFAULT_CHUNK, DEFAULT_PIECE, DEFAULT_WAVE, MAX_CHUNK, MAX_PIECE, MAX_WAVE_PIECES,
+    REQUEST_SETS,
 };
 
 use crate::builder::{BuildOptions, Mode};
-use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoQueueService, IoStats};
+use crate::host::io::{open_engine, EngineChoice, FileTable, IoCompletion, IoQueueService, IoStats, TakenEntries};
 use crate::host::ring::{EpochReport, HostError, Ring};
 use crate::host::runner::RunConfig;
 use crate::host::Backend;
@@ -126,6 +127,10 @@ pub struct StreamReport {
     pub elapsed: Duration,
     /// How many times the stream was started again because a driver cut lanes off.
     pub cutoff_retries: u32,
+    /// Whether each wave's reads were served while the next epoch ran (the backend lands
+    /// IO during a run: pieces run two steps after their requests, `waves + 3` epochs), or
+    /// between epochs (`waves + 2`).
+    pub io_overlapped: bool,
 }
 
 impl StreamReport {
@@ -286,6 +291,15 @@ fn stream_once(
     config.fit(backend).map_err(HostError::from)?;
     let mut opts = build_options(config.mode, layout);
     opts.workgroup_size = config.workgroup_size;
+    // Where the backend lands IO while an epoch runs (the GPU), a wave's reads are served
+    // during the epoch after its requests and its pieces run in the one after that: two
+    // waves hold IO entries at once, each epoch's requests in the half of the queue the
+    // other does not use (spec 2.8, "Streaming").
+    let overlapped = backend.overlaps_io() && 2 * layout.wave <= crate::protocol::layout::MAX_IO_ENTRIES;
+    let lag: u64 = if overlapped { 2 } else { 1 };
+    if overlapped {
+        opts.io_entries = 2 * layout.wave;
+    }
     let geometry = config.geometry(opts.slots).map_err(|e| StreamError::Invalid(e.to_string()))?;
     let mut ring = Ring::new(opts.clone(), config.fuel_for(&geometry))?;
     ring.set_tenant(0, 1)?;
@@ -299,13 +313,14 @@ fn stream_once(
     // The chunks of wave `w` and their pieces, in file order.
     let wave_chunks = |w: u64| w * wave..((w + 1) * wave).min(chunks);
     let mut epochs = Vec::new();
+    let mut overlap = Overlap::default();
     observe(StreamProgress { bytes_done: 0, bytes });
-    // Step `s` requests wave s, CRCs wave s - 1 and folds wave s - 2.
-    let steps = if waves == 0 { 0 } else { waves + 2 };
+    // Step `s` requests wave s, CRCs wave s - lag and folds wave s - lag - 1.
+    let steps = if waves == 0 { 0 } else { waves + lag + 1 };
     for step in 0..steps {
         let requested = (step < waves).then_some(step);
-        let crcd = step.checked_sub(1).filter(|&w| w < waves);
-        let folded = step.checked_sub(2).filter(|&w| w < waves);
+        let crcd = step.checked_sub(lag).filter(|&w| w < waves);
+        let folded = step.checked_sub(lag + 1).filter(|&w| w < waves);
         recycle_done(&mut ring)?;
         // Slots that must be DONE when the step ends; request slots, which settle in the
         // epoch after their IO was served (or in the same one, where the simulator served
@@ -314,10 +329,11 @@ fn stream_once(
         let mut must_settle: Vec<usize> = Vec::new();
         if let Some(w) = requested {
             let parity = (w % 2) as u32;
+            overlap.requested(w, io.completions.len());
             for (j, c) in wave_chunks(w).enumerate() {
                 let j = j as u32;
                 let args = layout.request_args(c, j, parity, bytes);
-                publish(&mut ring, layout.request_slot(parity, j), REQUEST_OPCODE, &args)?;
+                publish(&mut ring, layout.request_slot(w, j), REQUEST_OPCODE, &args)?;
             }
         }
         if let Some(w) = crcd {
@@ -333,7 +349,7 @@ fn stream_once(
                     must_finish.push(layout.piece_slot(k));
                     k += 1;
                 }
-                must_settle.push(layout.request_slot(parity, j as u32));
+                must_settle.push(layout.request_slot(w, j as u32));
             }
         }
         if let Some(w) = folded {
@@ -356,22 +372,52 @@ fn stream_once(
         let want_served = requested.map_or(0, |w| wave_chunks(w).count());
         let mut step_epochs = 0;
         loop {
-            let report = ring.run_epoch(backend, geometry, Some(&mut io))?;
+            let report = if overlapped {
+                overlap.run_epoch(&mut ring, backend, geometry, &mut io, layout.wave, step, step_epochs == 0)?
+            } else {
+                ring.run_epoch(backend, geometry, Some(&mut io))?
+            };
             let cut_off = crate::host::trust::cut_off(std::slice::from_ref(&report)).is_some();
             epochs.push(report);
             step_epochs += 1;
             if cut_off {
-                return Ok(partial_report(&ring, &input, layout, epochs, io, start));
+                return Ok(partial_report(overlapped, &ring, &input, layout, epochs, io, start));
             }
             ring.republish_parked()?;
-            if let Some(w) = requested {
-                check_wave(&input, layout, w, &io.completions[seen..], &io.completions)?;
-            }
+            let io_left = if overlapped {
+                // Every wave whose reads have all completed is checked once, in order.
+                while let Some(w) =
+                    overlap.complete_wave(&io.completions, layout.wave, waves, |w| wave_chunks(w).count())
+                {
+                    check_wave(
+                        &input,
+                        layout,
+                        w,
+                        &overlap.completions_of(w, &io.completions, layout.wave),
+                        &io.completions,
+                    )?;
+                    input.check_unchanged(wave_chunks(w).end - 1)?;
+                }
+                // This step's requests all taken (or served), the last step's all served.
+                let mut left = 0;
+                if let Some(w) = requested {
+                    left += wave_chunks(w).count().saturating_sub(overlap.issued(w, &io.completions, layout.wave));
+                }
+                if let Some(w) = step.checked_sub(1).filter(|&w| w < waves) {
+                    left += wave_chunks(w).count().saturating_sub(overlap.completed(w, &io.completions, layout.wave));
+                }
+                left
+            } else {
+                if let Some(w) = requested {
+                    check_wave(&input, layout, w, &io.completions[seen..], &io.completions)?;
+                }
+                want_served.saturating_sub(io.completions.len() - seen)
+            };
             let slots = ring.slots()?;
             let settled = |i: &usize| matches!(slots[*i].status, Status::Done | Status::Empty);
             let left = must_finish.iter().filter(|&&i| slots[i].status != Status::Done).count()
                 + must_settle.iter().filter(|i| !settled(i)).count()
-                + want_served.saturating_sub(io.completions.len() - seen);
+                + io_left;
             if left == 0 {
                 break;
             }
@@ -380,7 +426,7 @@ fn stream_once(
                 return Err(StreamError::Unfinished { step, left: left as u32, epochs: step_epochs, counts });
             }
         }
-        if let Some(w) = requested {
+        if let Some(w) = requested.filter(|_| !overlapped) {
             input.check_unchanged(wave_chunks(w).end - 1)?;
         }
         let folded_chunks = folded.map_or(0, |w| wave_chunks(w).end);
@@ -392,11 +438,107 @@ fn stream_once(
         let why = format!("more bytes than its size said ({bytes}) could be read: the file grew while being read");
         return Err(input.changed(chunks.saturating_sub(1), why));
     }
-    Ok(partial_report(&ring, &input, layout, epochs, io, start))
+    Ok(partial_report(overlapped, &ring, &input, layout, epochs, io, start))
+}
+
+/// The overlapped pipeline's IO bookkeeping: the entries in service (taken after an epoch,
+/// served while a later one runs), where each wave's completions start, and the next wave
+/// to check.
+#[derive(Default)]
+struct Overlap {
+    taken: TakenEntries,
+    /// Per request set (`w % 3`): the wave that uses it and the completion count when its
+    /// requests were published.
+    since: [(u64, usize); REQUEST_SETS as usize],
+    checked: u64,
+}
+
+impl Overlap {
+    /// Wave `w`'s requests are published; `completions` so far.
+    fn requested(&mut self, w: u64, completions: usize) {
+        self.since[(w % u64::from(REQUEST_SETS)) as usize] = (w, completions);
+    }
+
+    /// The completions of wave `w` so far.
+    fn completions_of(&self, w: u64, all: &[IoCompletion], wave: u32) -> Vec<IoCompletion> {
+        let set = (w % u64::from(REQUEST_SETS)) as usize;
+        let (owner, from) = self.since[set];
+        if owner != w {
+            return Vec::new();
+        }
+        all[from.min(all.len())..].iter().filter(|c| (c.slot / wave) as usize == set).cloned().collect()
+    }
+
+    /// Requests of wave `w` completed.
+    fn completed(&self, w: u64, all: &[IoCompletion], wave: u32) -> usize {
+        self.completions_of(w, all, wave).len()
+    }
+
+    /// Requests of wave `w` taken for service or already completed.
+    fn issued(&self, w: u64, all: &[IoCompletion], wave: u32) -> usize {
+        let set = w % u64::from(REQUEST_SETS);
+        self.completed(w, all, wave) + self.taken.slots().filter(|&slot| u64::from(slot / wave) == set).count()
+    }
+
+    /// The next wave to check, if all its requests have completed.
+    fn complete_wave(
+        &mut self,
+        all: &[IoCompletion],
+        wave: u32,
+        waves: u64,
+        chunks_of: impl Fn(u64) -> usize,
+    ) -> Option<u64> {
+        let w = self.checked;
+        (w < waves && self.completed(w, all, wave) == chunks_of(w)).then(|| {
+            self.checked += 1;
+            w
+        })
+    }
+
+    /// One epoch of step `step`. Wave `step`'s requests take entries from half
+    /// `step % 2` of the queue (the cursor is set there at the step's first epoch and left
+    /// where the lanes leave it after); the entries of wave `step - 1` in service, all taken
+    /// by the end of the last step in the other half, are served while the epoch runs
+    /// (their window's last readers, wave `step - 3`'s pieces, are done) and completed after
+    /// its readback, re-publishing their slots; wave `step`'s wait for the next step, when
+    /// wave `step - 2`'s pieces are done with their window. Then this epoch's requests are
+    /// taken.
+    #[allow(clippy::too_many_arguments)]
+    fn run_epoch<E: crate::host::io::IoEngine>(
+        &mut self,
+        ring: &mut Ring,
+        backend: &mut dyn Backend,
+        geometry: crate::geometry::Geometry,
+        io: &mut IoQueueService<E>,
+        wave: u32,
+        step: u64,
+        first_in_step: bool,
+    ) -> Result<EpochReport, StreamError> {
+        use crate::protocol::layout::CTRL_IO_CURSOR;
+        if first_in_step {
+            ring.set_control_word(CTRL_IO_CURSOR, (step % 2) as u32 * wave);
+        }
+        let current = step % u64::from(REQUEST_SETS);
+        let (later, now) = std::mem::take(&mut self.taken).partition(|slot| u64::from(slot / wave) == current);
+        self.taken = later;
+        let mut served = None;
+        let report = ring.run_epoch_overlapped(backend, geometry, &mut |landing| {
+            if served.is_none() && !now.is_empty() {
+                served = Some(io.serve_taken(landing, &now));
+            }
+        })?;
+        if let Some(served) = served {
+            io.complete_served(&ring.host_memory(), served);
+        }
+        let more = io.take(&ring.host_memory());
+        self.taken.extend(more);
+        Ok(report)
+    }
 }
 
 /// The report as the stream stands (complete once every step ran).
 fn partial_report<E: crate::host::io::IoEngine>(
+    overlapped: bool,
     ring: &Ring,
     input: &Input,
     layout: &StreamLayout,
@@ -415,6 +557,7 @@ fn partial_report<E: crate::host::io::IoEngine>(
         io: io.completions,
         elapsed: start.elapsed(),
         cutoff_retries: 0,
+        io_overlapped: overlapped,
     }
 }
 
@@ -484,7 +627,7 @@ pub fn io_path_read(
             let args = layout.request_args(first + u64::from(j), j, parity, bytes);
             let mut slot = Slot::published(REQUEST_OPCODE, 0, PRIORITY_NORMAL, &args).map_err(HostError::from)?;
             slot.status = Status::WaitIo;
-            let at = layout.request_slot(parity, j) * SLOT_WORDS as usize;
+            let at = layout.request_slot(w as u64, j) * SLOT_WORDS as usize;
             buffers[RING][at..at + SLOT_WORDS as usize].copy_from_slice(&slot.words());
             let entry = IoEntry {
                 op: IoOp::Read,
@@ -493,7 +636,7 @@ pub fn io_path_read(
                 offset: u64::from(args[1]) | u64::from(args[2]) << 32,
                 byte_count: args[3],
                 status: IO_STATUS_REQUESTED,
-                tag: layout.request_slot(parity, j) as u32,
+                tag: layout.request_slot(w as u64, j) as u32,
             };
             let at = (j * IO_ENTRY_WORDS) as usize;
             buffers[IO_QUEUE][at..at + IO_ENTRY_WORDS as usize].copy_from_slice(&entry.words());
