@@ -185,6 +185,9 @@ pub struct StreamSummary {
     epochs: usize,
     cutoff_retries: u32,
     io_engine: &'static str,
+    /// Whether each wave's reads were served while the next epoch ran (the GPU) rather
+    /// than between epochs.
+    io_overlapped: bool,
     io: IoStats,
     elapsed_s: f64,
     /// Of `elapsed_s`, the epochs (upload, dispatch, readback); the rest is the host's.
@@ -210,6 +213,7 @@ pub fn stream_summary(r: &StreamReport, backend: &str, mode: Mode) -> StreamSumm
         epochs: r.epochs.len(),
         cutoff_retries: r.cutoff_retries,
         io_engine: r.io_engine,
+        io_overlapped: r.io_overlapped,
         io: r.io_stats,
         elapsed_s: seconds,
         epochs_s: r.epochs_time().as_secs_f64(),

@@ -539,12 +539,7 @@ impl<E: IoEngine> IoQueueService<E> {
 
     /// Serve `taken` into `mem`: one batch per run between FENCE entries, each FENCE done
     /// after its run; `done` hears each entry's result, in order, as its run finishes.
-    fn serve_runs(
-        &mut self,
-        mem: &dyn LiveMemory,
-        taken: &[Taken],
-        done: &mut EntryDone<'_, Self>,
-    ) {
+    fn serve_runs(&mut self, mem: &dyn LiveMemory, taken: &[Taken], done: &mut EntryDone<'_, Self>) {
         let mut start = 0;
         for (k, t) in taken.iter().enumerate() {
             if t.op == IO_OP_FENCE {

@@ -13,12 +13,13 @@
 //!
 //! The file streams in waves of `wave` chunks through a bounded window (two landing areas
 //! of a wave each, whatever the file's size), pipelined: the epoch of step `s` holds wave
-//! `s`'s requests, wave `s - 1`'s pieces and wave `s - 2`'s combine, so the IO of one wave
-//! is in flight while the lanes CRC the one before (the simulator serves requests beside
-//! the running lanes; a GPU between epochs, copying only the landed ranges). Wave `s`
-//! lands in window `s % 2`, which the pieces of wave `s - 2` finished reading an epoch
-//! earlier; results and counters are double-buffered by wave parity the same way
-//! (specs/protocol.md 2.8, "Streaming").
+//! `s`'s requests, wave `s - L`'s pieces and wave `s - L - 1`'s combine, so the IO of one
+//! wave is in flight while the lanes CRC another. `L = 1` where IO is served between
+//! epochs or, in the simulator, beside the running lanes; `L = 2` where the backend lands
+//! IO while a dispatch runs ([`Backend::overlaps_io`], the GPU): a wave's reads land in
+//! the staging buffer during the next epoch and are completed after it (`Overlap`).
+//! Wave `s` lands in window `s % 2`, which no lane reads meanwhile; results and counters
+//! are double-buffered by wave parity the same way (specs/protocol.md 2.8, "Streaming").
 
 mod crc;
 mod layout;
