@@ -6,16 +6,15 @@
 //! parallel simulator run every test and break no rule. GPU runs are skipped, with the
 //! reason printed, only where no adapter exists at all.
 
-use megaloop::geometry::Geometry;
-use megaloop::host::{Backend, BackendError, HostService, RunReport};
+use megaloop::host::Backend;
 use megaloop::ir::build::stmt;
-use megaloop::ir::{validate, AtomicOp, Block, Expr, Program, Stmt, ValidProgram};
+use megaloop::ir::{AtomicOp, Expr, Program, Stmt};
 use megaloop::litmus::params::Stress;
 use megaloop::litmus::program::Shape;
 use megaloop::litmus::report::Verdict;
 use megaloop::litmus::{run_test, LitmusOptions, LitmusReport, CATALOGUE};
+use megaloop::planted::{rewrite, Fault, Layer, Mutation, Planted};
 use megaloop_conformance::engine::Engine;
-use std::time::Duration;
 
 fn options(workgroup_size: u32, testing: u32, iterations: u32) -> LitmusOptions {
     LitmusOptions {
@@ -61,85 +60,28 @@ fn the_deterministic_simulator_breaks_no_rule_shows_no_weak_outcome_and_kills_th
     assert_eq!(report.failures().count(), 0);
 }
 
-/// An edit of a program's body; how many places it changed.
-type Edit = fn(&mut Block) -> usize;
-
-/// A backend that edits every program before its engine runs it: a memory-model bug.
-struct Planted {
-    inner: Box<dyn Backend>,
-    edit: Edit,
-}
-
-impl Backend for Planted {
-    fn name(&self) -> String {
-        format!("{}+planted", self.inner.name())
-    }
-    fn set_timeout(&mut self, timeout: Duration) {
-        self.inner.set_timeout(timeout)
-    }
-    fn run(
-        &mut self,
-        program: &ValidProgram,
-        geometry: Geometry,
-        buffers: &mut [Vec<u32>],
-        service: Option<&mut dyn HostService>,
-    ) -> Result<RunReport, BackendError> {
-        let mut edited: Program = (**program).clone();
-        assert!((self.edit)(&mut edited.body) > 0, "the fault changed nothing in {}", program.name);
-        let edited = validate(&edited).unwrap_or_else(|e| panic!("{e}"));
-        self.inner.run(&edited, geometry, buffers, service)
-    }
-}
-
-/// Apply `edit` to every block, innermost first; how many places changed.
-fn every_block(block: &mut Block, edit: &dyn Fn(&mut Block) -> usize) -> usize {
-    let mut n = 0;
-    for s in block.iter_mut() {
-        match s {
-            Stmt::If { then, otherwise, .. } => n += every_block(then, edit) + every_block(otherwise, edit),
-            Stmt::For { body, .. } => n += every_block(body, edit),
-            Stmt::PersistentLoop { body, on_exhausted, .. } => {
-                n += every_block(body, edit) + every_block(on_exhausted, edit)
-            }
-            _ => {}
-        }
-    }
-    n + edit(block)
-}
-
 /// The compare-exchange made of a load and a conditional store.
-fn split_compare_exchange(body: &mut Block) -> usize {
-    every_block(body, &|block| {
-        let mut n = 0;
-        let mut out = Vec::new();
-        for s in block.drain(..) {
-            match s {
-                Stmt::Atomic { op: AtomicOp::CompareExchange, buffer, index, args, result: Some(r) } => {
-                    n += 1;
-                    out.push(stmt::atomic_load(&r, &buffer, index.clone()));
-                    out.push(stmt::if_(
-                        Expr::var(&r).eq(args[0].clone()),
-                        vec![stmt::atomic_store(&buffer, index, args[1].clone())],
-                    ));
-                }
-                s => out.push(s),
-            }
-        }
-        *block = out;
-        n
+fn split_compare_exchange(program: &mut Program) -> usize {
+    rewrite::replace_stmts(program, &|s| match s {
+        Stmt::Atomic { op: AtomicOp::CompareExchange, buffer, index, args, result: Some(r) } => Some(vec![
+            stmt::atomic_load(r, buffer, index.clone()),
+            stmt::if_(
+                Expr::var(r).eq(args[0].clone()),
+                vec![stmt::atomic_store(buffer, index.clone(), args[1].clone())],
+            ),
+        ]),
+        _ => None,
     })
 }
 
 /// Every barrier gone.
-fn drop_barriers(body: &mut Block) -> usize {
-    let before = body.len();
-    body.retain(|s| !matches!(s, Stmt::Barrier));
-    before - body.len()
+fn drop_barriers(program: &mut Program) -> usize {
+    rewrite::remove_stmts(program, &|s| matches!(s, Stmt::Barrier))
 }
 
 /// In each block, the second atomic load moved before the first.
-fn reorder_loads(body: &mut Block) -> usize {
-    every_block(body, &|block| {
+fn reorder_loads(program: &mut Program) -> usize {
+    rewrite::blocks(program, &mut |block| {
         let loads: Vec<usize> = block
             .iter()
             .enumerate()
@@ -157,21 +99,35 @@ fn reorder_loads(body: &mut Block) -> usize {
     })
 }
 
+/// A memory-model bug in an engine's IR semantics, planted by editing every program.
+const fn memory_model_bug(name: &'static str, about: &'static str, edit: fn(&mut Program) -> usize) -> Fault {
+    Fault { name, layer: Layer::Semantics, about, mutation: Mutation::Program(edit) }
+}
+
+static SPLIT_COMPARE_EXCHANGE: Fault = memory_model_bug(
+    "compare-exchange-split",
+    "the compare-exchange is a load and a conditional store (2.4 step 3)",
+    split_compare_exchange,
+);
+static BARRIER_DROPPED: Fault = memory_model_bug("barrier-dropped", "`barrier` orders nothing (1.7)", drop_barriers);
+static LOADS_REORDERED: Fault =
+    memory_model_bug("loads-reordered", "two loads of one word swapped (1.7, coherence)", reorder_loads);
+
 #[test]
 fn a_memory_model_bug_fails_the_test_whose_rule_it_breaks() {
-    let faults: [(&str, Edit, &str); 3] = [
-        ("compare-exchange split", split_compare_exchange, "claim"),
-        ("barrier dropped", drop_barriers, "barrier-mp"),
-        ("loads reordered", reorder_loads, "corr"),
-    ];
-    for (fault, edit, test) in faults {
-        let inner = Engine::SimDet { seed: 3 }.backend().unwrap();
-        let mut backend = Planted { inner, edit };
+    let iterations = 3;
+    for (fault, test) in
+        [(&SPLIT_COMPARE_EXCHANGE, "claim"), (&BARRIER_DROPPED, "barrier-mp"), (&LOADS_REORDERED, "corr")]
+    {
+        let mut inner = Engine::SimDet { seed: 3 }.backend().unwrap();
+        let changed = std::cell::Cell::new(0);
+        let mut backend = Planted::new(inner.as_mut(), fault, &changed);
         let t = megaloop::litmus::catalogue::find(test).unwrap();
-        let report = run_test(&mut backend, t, &options(16, 8, 3), &mut |_| {}).unwrap();
-        println!("{fault}: {} saw {} of {} ({:?})", test, report.watched, report.instances, report.verdict);
-        assert_eq!(report.verdict, Verdict::Fail, "{fault} is not caught by {test}");
-        let rendered = LitmusReport::new(backend.name(), &options(16, 8, 3), vec![report]).render();
+        let report = run_test(&mut backend, t, &options(16, 8, iterations), &mut |_| {}).unwrap();
+        println!("{}: {} saw {} of {} ({:?})", fault.name, test, report.watched, report.instances, report.verdict);
+        assert_eq!(changed.get(), u64::from(iterations), "{} changed nothing in some run of {test}", fault.name);
+        assert_eq!(report.verdict, Verdict::Fail, "{} is not caught by {test}", fault.name);
+        let rendered = LitmusReport::new(backend.name(), &options(16, 8, iterations), vec![report]).render();
         assert!(rendered.contains(&format!("FAIL {test}")) && rendered.contains("rule: "), "{rendered}");
     }
 }
