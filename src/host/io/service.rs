@@ -171,6 +171,13 @@ fn entry_word(e: usize, k: u32) -> usize {
     e * IO_ENTRY_WORDS as usize + k as usize
 }
 
+/// Zero entry `e`: free for a lane to take again.
+fn free_entry(mem: &dyn LiveMemory, e: usize) {
+    for k in 0..IO_ENTRY_WORDS {
+        mem.store(IO_QUEUE, entry_word(e, k), 0);
+    }
+}
+
 /// A point in an [`IoQueueService`]'s record ([`IoQueueService::mark`]).
 #[derive(Clone, Debug)]
 pub struct IoMark {
@@ -248,21 +255,24 @@ impl<E: IoEngine> IoQueueService<E> {
     pub fn end_epoch(&mut self, mem: &dyn LiveMemory) {
         self.poll_inner(mem);
         self.refuse_unmatched(mem);
-        self.pending.retain(|&(slot, status)| !Self::republish(mem, slot, status));
-        // Every lane has stopped: a slot not parked now never will be, so a completion
-        // still waiting for it cannot be delivered (two entries tagging one slot).
-        for (slot, _) in self.pending.drain(..) {
-            tracing::warn!("IO completion for slot {slot} dropped: the slot is not parked WAIT_IO");
-        }
+        self.deliver_between_epochs(mem);
         for e in 0..self.entries_in_use(mem) {
             let status = mem.load(IO_QUEUE, entry_word(e, IO_STATUS));
             if status == IO_STATUS_OK || status == IO_STATUS_ERROR {
-                for k in 0..IO_ENTRY_WORDS {
-                    mem.store(IO_QUEUE, entry_word(e, k), 0);
-                }
+                free_entry(mem, e);
             }
         }
         mem.store(CONTROL, CTRL_IO_CURSOR as usize, 0);
+    }
+
+    /// Between epochs: re-publish every slot a completion waits for. Every lane has
+    /// stopped, so a slot not parked now never will be, and a completion still waiting
+    /// for it cannot be delivered (two entries tagging one slot).
+    fn deliver_between_epochs(&mut self, mem: &dyn LiveMemory) {
+        self.pending.retain(|&(slot, status)| !Self::republish(mem, slot, status));
+        for (slot, _) in self.pending.drain(..) {
+            tracing::warn!("IO completion for slot {slot} dropped: the slot is not parked WAIT_IO");
+        }
     }
 
     /// Between epochs every lane's write is visible, so an entry still REQUESTED after a
@@ -590,14 +600,9 @@ impl<E: IoEngine> IoQueueService<E> {
         for (t, result) in served.0 {
             self.complete(mem, &t, result, true);
         }
-        self.pending.retain(|&(slot, status)| !Self::republish(mem, slot, status));
-        for (slot, _) in self.pending.drain(..) {
-            tracing::warn!("IO completion for slot {slot} dropped: the slot is not parked WAIT_IO");
-        }
+        self.deliver_between_epochs(mem);
         for e in entries {
-            for k in 0..IO_ENTRY_WORDS {
-                mem.store(IO_QUEUE, entry_word(e, k), 0);
-            }
+            free_entry(mem, e);
         }
     }
 }
