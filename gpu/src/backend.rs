@@ -256,11 +256,24 @@ impl GpuBackend {
         buffers: &mut [Vec<u32>],
         dispatches: u32,
     ) -> Result<RunReport, BackendError> {
+        self.launch(program, geometry, buffers, dispatches, None)
+    }
+
+    /// Check the launch, compile (or find) `program`'s pipeline and dispatch it; `overlap`
+    /// as in [`GpuBackend::dispatch`].
+    fn launch(
+        &mut self,
+        program: &ValidProgram,
+        geometry: Geometry,
+        buffers: &mut [Vec<u32>],
+        dispatches: u32,
+        overlap: Option<(usize, &mut megaloop::host::backend::LandingIo<'_>)>,
+    ) -> Result<RunReport, BackendError> {
         check_launch(program, geometry, buffers, self.caps.max_workgroups_per_dimension)?;
         self.check_device()?;
         let start = Instant::now();
         let key = self.pipeline(program)?;
-        self.dispatch(start, key, program, geometry, buffers, dispatches, None)
+        self.dispatch(start, key, program, geometry, buffers, dispatches, overlap)
     }
 
     /// Run a hand-written WGSL kernel in place of `program`'s lowering: bound like
@@ -531,18 +544,11 @@ impl Backend for GpuBackend {
         landing: usize,
         io: &mut dyn FnMut(&dyn LiveMemory),
     ) -> Result<RunReport, BackendError> {
-        let _ = kernel;
         let device_only = program.buffers.get(landing).is_some_and(|b| b.device_only_from.is_some());
         if !device_only {
-            let report = self.run(program, geometry, buffers, None)?;
-            self.serve_between_epochs(buffers, landing, io)?;
-            return Ok(report);
+            return megaloop::host::backend::run_then_serve(self, kernel, program, geometry, buffers, landing, io);
         }
-        check_launch(program, geometry, buffers, self.caps.max_workgroups_per_dimension)?;
-        self.check_device()?;
-        let start = Instant::now();
-        let key = self.pipeline(program)?;
-        self.dispatch(start, key, program, geometry, buffers, 1, Some((landing, io)))
+        self.launch(program, geometry, buffers, 1, Some((landing, io)))
     }
 
     /// IO lands in the host's copy and, range by range, in a mapped staging buffer that

@@ -295,9 +295,7 @@ pub trait Backend {
         landing: usize,
         io: &mut dyn FnMut(&dyn LiveMemory),
     ) -> Result<RunReport, BackendError> {
-        let report = self.run_kernel(kernel, program, geometry, buffers, None)?;
-        self.serve_between_epochs(buffers, landing, io)?;
-        Ok(report)
+        run_then_serve(self, kernel, program, geometry, buffers, landing, io)
     }
 
     /// Upload `buffers` (one per declared buffer, in declaration order), run `program`
@@ -328,6 +326,22 @@ pub trait Backend {
         let _ = kernel;
         self.run(program, geometry, buffers, service)
     }
+}
+
+/// [`Backend::run_kernel_overlapped`] without the overlap: the run, then `io` between
+/// epochs. The trait's default, and a backend's answer where it cannot overlap.
+pub fn run_then_serve<B: Backend + ?Sized>(
+    backend: &mut B,
+    kernel: &BuildOptions,
+    program: &ValidProgram,
+    geometry: Geometry,
+    buffers: &mut [Vec<u32>],
+    landing: usize,
+    io: &mut LandingIo<'_>,
+) -> Result<RunReport, BackendError> {
+    let report = backend.run_kernel(kernel, program, geometry, buffers, None)?;
+    backend.serve_between_epochs(buffers, landing, io)?;
+    Ok(report)
 }
 
 /// A borrowed backend is a backend (a wrapper may hold one for the length of a run).
