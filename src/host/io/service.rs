@@ -134,11 +134,6 @@ type EntryDone<'a, S> = dyn FnMut(&mut S, &Taken, Result<u32, IoFailure>) + 'a;
 pub struct TakenEntries(Vec<Taken>);
 
 impl TakenEntries {
-    /// How many.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
     /// Whether none.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

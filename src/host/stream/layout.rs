@@ -129,6 +129,11 @@ impl StreamLayout {
         ((w % u64::from(REQUEST_SETS)) as u32 * self.wave + j) as usize
     }
 
+    /// The request set (`w % REQUEST_SETS` of the wave that uses it) a request slot is in.
+    pub fn request_set_of(&self, slot: u32) -> u64 {
+        u64::from(slot / self.wave)
+    }
+
     /// Ring slot of piece `k` of a wave.
     pub fn piece_slot(&self, k: u32) -> usize {
         (REQUEST_SETS * self.wave + k) as usize
@@ -188,6 +193,7 @@ mod tests {
         let l = StreamOptions { chunk: 1024, piece: 256, wave: 8 }.check().unwrap();
         assert_eq!((l.pieces, l.slots()), (4, 3 * 8 + 32 + 1));
         assert_eq!((l.request_slot(1, 7), l.request_slot(5, 0), l.piece_slot(0), l.combine_slot()), (15, 16, 24, 56));
+        assert_eq!((l.request_set_of(15), l.request_set_of(16)), (1, 2));
         assert!(l.result(1, 31) < l.landing(0, 0));
         assert_eq!(l.landing(1, 0) - l.landing(0, 0), 8 * 256);
         assert_eq!(l.heap_words(), u64::from(l.landing(1, 7)) + 256);

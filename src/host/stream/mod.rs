@@ -314,7 +314,7 @@ fn stream_once(
     // The chunks of wave `w` and their pieces, in file order.
     let wave_chunks = |w: u64| w * wave..((w + 1) * wave).min(chunks);
     let mut epochs = Vec::new();
-    let mut overlap = Overlap::default();
+    let mut overlap = Overlap::new(*layout);
     observe(StreamProgress { bytes_done: 0, bytes });
     // Step `s` requests wave s, CRCs wave s - lag and folds wave s - lag - 1.
     let steps = if waves == 0 { 0 } else { waves + lag + 1 };
@@ -374,7 +374,7 @@ fn stream_once(
         let mut step_epochs = 0;
         loop {
             let report = if overlapped {
-                overlap.run_epoch(&mut ring, backend, geometry, &mut io, layout.wave, step, step_epochs == 0)?
+                overlap.run_epoch(&mut ring, backend, geometry, &mut io, step, step_epochs == 0)?
             } else {
                 ring.run_epoch(backend, geometry, Some(&mut io))?
             };
@@ -387,25 +387,18 @@ fn stream_once(
             ring.republish_parked()?;
             let io_left = if overlapped {
                 // Every wave whose reads have all completed is checked once, in order.
-                while let Some(w) =
-                    overlap.complete_wave(&io.completions, layout.wave, waves, |w| wave_chunks(w).count())
-                {
-                    check_wave(
-                        &input,
-                        layout,
-                        w,
-                        &overlap.completions_of(w, &io.completions, layout.wave),
-                        &io.completions,
-                    )?;
+                while let Some(w) = overlap.complete_wave(&io.completions, waves, |w| wave_chunks(w).count()) {
+                    let completions: Vec<IoCompletion> = overlap.completions_of(w, &io.completions).cloned().collect();
+                    check_wave(&input, layout, w, &completions, &io.completions)?;
                     input.check_unchanged(wave_chunks(w).end - 1)?;
                 }
                 // This step's requests all taken (or served), the last step's all served.
                 let mut left = 0;
                 if let Some(w) = requested {
-                    left += wave_chunks(w).count().saturating_sub(overlap.issued(w, &io.completions, layout.wave));
+                    left += wave_chunks(w).count().saturating_sub(overlap.issued(w, &io.completions));
                 }
                 if let Some(w) = step.checked_sub(1).filter(|&w| w < waves) {
-                    left += wave_chunks(w).count().saturating_sub(overlap.completed(w, &io.completions, layout.wave));
+                    left += wave_chunks(w).count().saturating_sub(overlap.completed(w, &io.completions));
                 }
                 left
             } else {
@@ -445,8 +438,8 @@ fn stream_once(
 /// The overlapped pipeline's IO bookkeeping: the entries in service (taken after an epoch,
 /// served while a later one runs), where each wave's completions start, and the next wave
 /// to check.
-#[derive(Default)]
 struct Overlap {
+    layout: StreamLayout,
     taken: TakenEntries,
     /// Per request set (`w % 3`): the wave that uses it and the completion count when its
     /// requests were published.
@@ -455,42 +448,39 @@ struct Overlap {
 }
 
 impl Overlap {
+    fn new(layout: StreamLayout) -> Overlap {
+        Overlap { layout, taken: TakenEntries::default(), since: Default::default(), checked: 0 }
+    }
+
     /// Wave `w`'s requests are published; `completions` so far.
     fn requested(&mut self, w: u64, completions: usize) {
         self.since[(w % u64::from(REQUEST_SETS)) as usize] = (w, completions);
     }
 
     /// The completions of wave `w` so far.
-    fn completions_of(&self, w: u64, all: &[IoCompletion], wave: u32) -> Vec<IoCompletion> {
-        let set = (w % u64::from(REQUEST_SETS)) as usize;
-        let (owner, from) = self.since[set];
-        if owner != w {
-            return Vec::new();
-        }
-        all[from.min(all.len())..].iter().filter(|c| (c.slot / wave) as usize == set).cloned().collect()
+    fn completions_of<'a>(&self, w: u64, all: &'a [IoCompletion]) -> impl Iterator<Item = &'a IoCompletion> + 'a {
+        let set = w % u64::from(REQUEST_SETS);
+        let (owner, from) = self.since[set as usize];
+        let from = if owner == w { from.min(all.len()) } else { all.len() };
+        let layout = self.layout;
+        all[from..].iter().filter(move |c| layout.request_set_of(c.slot) == set)
     }
 
     /// Requests of wave `w` completed.
-    fn completed(&self, w: u64, all: &[IoCompletion], wave: u32) -> usize {
-        self.completions_of(w, all, wave).len()
+    fn completed(&self, w: u64, all: &[IoCompletion]) -> usize {
+        self.completions_of(w, all).count()
     }
 
     /// Requests of wave `w` taken for service or already completed.
-    fn issued(&self, w: u64, all: &[IoCompletion], wave: u32) -> usize {
+    fn issued(&self, w: u64, all: &[IoCompletion]) -> usize {
         let set = w % u64::from(REQUEST_SETS);
-        self.completed(w, all, wave) + self.taken.slots().filter(|&slot| u64::from(slot / wave) == set).count()
+        self.completed(w, all) + self.taken.slots().filter(|&slot| self.layout.request_set_of(slot) == set).count()
     }
 
     /// The next wave to check, if all its requests have completed.
-    fn complete_wave(
-        &mut self,
-        all: &[IoCompletion],
-        wave: u32,
-        waves: u64,
-        chunks_of: impl Fn(u64) -> usize,
-    ) -> Option<u64> {
+    fn complete_wave(&mut self, all: &[IoCompletion], waves: u64, chunks_of: impl Fn(u64) -> usize) -> Option<u64> {
         let w = self.checked;
-        (w < waves && self.completed(w, all, wave) == chunks_of(w)).then(|| {
+        (w < waves && self.completed(w, all) == chunks_of(w)).then(|| {
             self.checked += 1;
             w
         })
@@ -504,23 +494,22 @@ impl Overlap {
     /// its readback, re-publishing their slots; wave `step`'s wait for the next step, when
     /// wave `step - 2`'s pieces are done with their window. Then this epoch's requests are
     /// taken.
-    #[allow(clippy::too_many_arguments)]
     fn run_epoch<E: crate::host::io::IoEngine>(
         &mut self,
         ring: &mut Ring,
         backend: &mut dyn Backend,
         geometry: crate::geometry::Geometry,
         io: &mut IoQueueService<E>,
-        wave: u32,
         step: u64,
         first_in_step: bool,
     ) -> Result<EpochReport, StreamError> {
         use crate::protocol::layout::CTRL_IO_CURSOR;
         if first_in_step {
-            ring.set_control_word(CTRL_IO_CURSOR, (step % 2) as u32 * wave);
+            ring.set_control_word(CTRL_IO_CURSOR, (step % 2) as u32 * self.layout.wave);
         }
         let current = step % u64::from(REQUEST_SETS);
-        let (later, now) = std::mem::take(&mut self.taken).partition(|slot| u64::from(slot / wave) == current);
+        let layout = self.layout;
+        let (later, now) = std::mem::take(&mut self.taken).partition(|slot| layout.request_set_of(slot) == current);
         self.taken = later;
         let mut served = None;
         let report = ring.run_epoch_overlapped(backend, geometry, &mut |landing| {
