@@ -24,6 +24,9 @@ pub enum Loc {
 }
 
 impl Loc {
+    /// Both, in order.
+    pub const ALL: [Loc; 2] = [Loc::X, Loc::Y];
+
     /// The location's index among the instance's words.
     pub fn index(self) -> usize {
         match self {
@@ -205,6 +208,11 @@ impl LitmusTest {
         self.accesses().map(|(_, a)| a.loc().index() + 1).max().unwrap_or(0)
     }
 
+    /// The locations the test touches, `x` first.
+    pub fn locs(&self) -> impl Iterator<Item = Loc> {
+        Loc::ALL.into_iter().take(self.locations())
+    }
+
     /// Every access with its role.
     pub fn accesses(&self) -> impl Iterator<Item = (usize, Access)> + '_ {
         self.steps.iter().filter_map(|s| match *s {
@@ -230,7 +238,7 @@ impl LitmusTest {
             }
         }
         if self.watches_finals {
-            for loc in [Loc::X, Loc::Y].into_iter().take(self.locations()) {
+            for loc in self.locs() {
                 if !self.may_hold(loc, seen.finals[loc.index()]) {
                     return Some((loc.name().to_string(), seen.finals[loc.index()]));
                 }
@@ -243,7 +251,7 @@ impl LitmusTest {
     pub fn describe(&self, seen: &Observation) -> String {
         let mut parts: Vec<String> = (0..self.registers()).map(|r| format!("r{r}={}", seen.registers[r])).collect();
         if self.watches_finals {
-            for loc in [Loc::X, Loc::Y].into_iter().take(self.locations()) {
+            for loc in self.locs() {
                 parts.push(format!("{}={}", loc.name(), seen.finals[loc.index()]));
             }
         }

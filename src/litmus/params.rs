@@ -149,7 +149,7 @@ mod tests {
                 }
                 let mut words = HashSet::new();
                 for i in 0..shape.instances() {
-                    for loc in [Loc::X, Loc::Y] {
+                    for loc in Loc::ALL {
                         let a = params.address(&shape, loc, i);
                         assert!(a < shape.location_words());
                         assert!(words.insert(a), "two locations share word {a}");

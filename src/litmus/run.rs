@@ -4,7 +4,7 @@
 use crate::geometry::Geometry;
 use crate::host::{Backend, BackendError, Outcome};
 use crate::ir::validate;
-use crate::litmus::catalogue::{LitmusTest, Loc, Observation, Placement};
+use crate::litmus::catalogue::{LitmusTest, Observation, Placement};
 use crate::litmus::params::{draw, Stress};
 use crate::litmus::program::{build, Shape, MAX_INSTANCES, REGISTERS};
 use crate::litmus::report::TestReport;
@@ -153,7 +153,7 @@ pub fn run_test(
         }
         let (params, shuffle) = draw(&mut rng, test, &shape, &options.stress);
         let mut memory = vec![0u32; shape.memory_words() as usize];
-        for loc in [Loc::X, Loc::Y].into_iter().take(test.locations()) {
+        for loc in test.locs() {
             let initial = test.initial[loc.index()];
             if initial != 0 {
                 for i in 0..shape.instances() {
@@ -186,7 +186,7 @@ pub fn run_test(
             let mut seen = Observation::default();
             seen.registers.copy_from_slice(&results[at..at + REGISTERS as usize]);
             if test.watches_finals {
-                for loc in [Loc::X, Loc::Y].into_iter().take(test.locations()) {
+                for loc in test.locs() {
                     seen.finals[loc.index()] = buffers[2][params.address(&shape, loc, i) as usize];
                 }
             }
